@@ -1,0 +1,60 @@
+"""metabridge: one study model; pooling by statsmodels, PythonMeta and R's metafor.
+
+    >>> import metabridge as mb
+    >>> studies = mb.datasets.bcg()
+    >>> mb.pool(studies, method="DL", backend="statsmodels").estimate  # doctest: +ELLIPSIS
+    -0.714...
+"""
+
+from __future__ import annotations
+
+from . import datasets
+from .backends import available_backends, backend_status, capabilities
+from .comparison import Comparison
+from .conventions import conventions_table
+from .errors import (
+    BackendUnavailableError,
+    ConvergenceWarning,
+    EngineError,
+    EngineWarning,
+    InsufficientStudiesError,
+    InvalidArgumentError,
+    InvalidStudyError,
+    MetabridgeError,
+    UnknownBackendError,
+    UnknownMethodError,
+    UnsupportedMethodError,
+)
+from .facade import compare, pool
+from .methods import METHODS
+from .result import PoolResult, RatioView
+from .studies import StudySet
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "METHODS",
+    "BackendUnavailableError",
+    "Comparison",
+    "ConvergenceWarning",
+    "EngineError",
+    "EngineWarning",
+    "InsufficientStudiesError",
+    "InvalidArgumentError",
+    "InvalidStudyError",
+    "MetabridgeError",
+    "PoolResult",
+    "RatioView",
+    "StudySet",
+    "UnknownBackendError",
+    "UnknownMethodError",
+    "UnsupportedMethodError",
+    "__version__",
+    "available_backends",
+    "backend_status",
+    "capabilities",
+    "compare",
+    "conventions_table",
+    "datasets",
+    "pool",
+]

@@ -1,0 +1,94 @@
+"""Registry of engines.  Adding an engine = one adapter module + one line here.
+
+Adapters are imported lazily, so ``import metabridge`` never starts R or imports
+an engine; each engine is probed on first use and reports why it cannot run.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import import_module
+
+import pandas as pd
+
+from ..errors import BackendUnavailableError, UnknownBackendError
+from ..methods import METHODS
+from .base import Backend, BackendStatus
+
+#: name -> "module:Class", in the order engines are listed and compared.
+REGISTRY: dict[str, str] = {
+    "statsmodels": "metabridge.backends.statsmodels:StatsmodelsBackend",
+    "pythonmeta": "metabridge.backends.pythonmeta:PythonMetaBackend",
+    "metafor": "metabridge.backends.metafor:MetaforBackend",
+}
+
+
+@cache
+def get_backend(name: str) -> Backend:
+    """The adapter registered as ``name`` (case-insensitive); not yet probed."""
+    key = str(name).strip().lower()
+    if key not in REGISTRY:
+        raise UnknownBackendError(
+            f"unknown backend {name!r}; registered: {', '.join(REGISTRY)}"
+        )
+    module, cls = REGISTRY[key].split(":")
+    return getattr(import_module(module), cls)()
+
+
+def require_backend(name: str) -> Backend:
+    """The adapter for ``name`` if its engine can run here, else BackendUnavailableError."""
+    backend = get_backend(name)
+    status = backend.status()
+    if not status.available:
+        raise BackendUnavailableError(backend.name, status.reason)
+    return backend
+
+
+def backend_status() -> pd.DataFrame:
+    """One row per registered engine: available, version, and why not if missing."""
+    rows = []
+    for name in REGISTRY:
+        status = get_backend(name).status()
+        rows.append(
+            {"backend": name, "available": status.available, "version": status.version,
+             "reason": status.reason}
+        )
+    return pd.DataFrame(rows)
+
+
+def available_backends() -> tuple[str, ...]:
+    """Names of the engines that can run here (see :func:`backend_status` for why not)."""
+    return tuple(name for name in REGISTRY if get_backend(name).status().available)
+
+
+def supporting(method: str, *, installed_only: bool = False) -> tuple[str, ...]:
+    """Registered engines that offer ``method`` natively."""
+    names = available_backends() if installed_only else tuple(REGISTRY)
+    return tuple(name for name in names if method in get_backend(name).methods)
+
+
+def capabilities() -> pd.DataFrame:
+    """Backend x method/feature table (True where the engine offers it natively)."""
+    features = sorted({f for name in REGISTRY for f in get_backend(name).features})
+    rows = []
+    for name in REGISTRY:
+        backend = get_backend(name)
+        row: dict[str, object] = {"backend": name,
+                                  "available": backend.status().available}
+        row |= {m: m in backend.methods for m in METHODS}
+        row |= {f: f in backend.features for f in features}
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("backend")
+
+
+__all__ = [
+    "REGISTRY",
+    "Backend",
+    "BackendStatus",
+    "available_backends",
+    "backend_status",
+    "capabilities",
+    "get_backend",
+    "require_backend",
+    "supporting",
+]

@@ -1,0 +1,111 @@
+"""statsmodels engine: ``statsmodels.stats.meta_analysis.combine_effects``.
+
+FE uses the fixed-effect rows; DL is ``method_re="chi2"``; PM is
+``method_re="iterated"`` (Paule-Mandel, DerSimonian & Kacker 2007).
+Conventions applied: statsmodels.dl_untruncated, statsmodels.i2_untruncated,
+statsmodels.i2_from_q, statsmodels.no_pvalue, statsmodels.pm_tolerance.
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from ..methods import Method
+from ..result import PoolResult
+from ..studies import StudySet
+from .base import BackendStatus, assemble
+
+#: Paule-Mandel tolerance on Q(tau^2) - df, and iteration cap (see pm_tolerance).
+PM_ATOL = 1e-12
+PM_MAXITER = 1000
+
+
+@cache
+def _engine() -> Any:
+    from statsmodels.stats import meta_analysis
+
+    return meta_analysis
+
+
+class StatsmodelsBackend:
+    """Adapter for statsmodels' ``combine_effects``."""
+
+    name = "statsmodels"
+    description = "statsmodels.stats.meta_analysis.combine_effects (Python)"
+    methods = frozenset({"FE", "DL", "PM"})
+    features = frozenset({"pool"})
+    max_studies = None
+
+    def status(self) -> BackendStatus:
+        try:
+            import statsmodels
+
+            _engine()
+        except Exception as exc:  # any import failure means "not available"
+            return BackendStatus(self.name, False, reason=f"{exc} (pip install statsmodels)")
+        return BackendStatus(self.name, True, version=statsmodels.__version__)
+
+    def pool(self, studies: StudySet, method: Method, level: float) -> PoolResult:
+        yi, vi = studies.yi, studies.vi
+        method_re = "iterated" if method.name == "PM" else "chi2"
+        kwds = {"atol": PM_ATOL, "maxiter": PM_MAXITER} if method.name == "PM" else {}
+        with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = _engine().combine_effects(
+                yi, vi, method_re=method_re, alpha=1.0 - level, **kwds
+            )
+            ci_fe, ci_re, _, _ = res.conf_int(alpha=1.0 - level, use_t=False)
+        notes = ["statsmodels.no_pvalue"]
+        extra: dict[str, Any] = {}
+        converged = True
+        tau2 = float(res.tau2)
+        if method.name == "FE" or tau2 < 0:
+            if method.random_effects:  # DL with Q < df: truncate as DerSimonian-Laird define it
+                extra["tau2_untruncated"] = tau2
+                notes.append("statsmodels.dl_untruncated")
+            estimate, se, ci = res.mean_effect_fe, res.sd_eff_w_fe, ci_fe
+            weights, tau2 = res.weights_rel_fe, 0.0
+        else:
+            estimate, se, ci = res.mean_effect_re, res.sd_eff_w_re, ci_re
+            weights = res.weights_rel_re
+            if method.name == "PM":
+                notes.append("statsmodels.pm_tolerance")
+                converged = _pm_converged(res, tau2)
+        q, df = float(res.q), studies.k - 1
+        i2_raw = float(res.i2) if df > 0 else float("nan")
+        if i2_raw < 0:
+            extra["i2_untruncated"] = i2_raw
+            notes.append("statsmodels.i2_untruncated")
+        if method.name not in ("FE", "DL"):
+            notes.append("statsmodels.i2_from_q")
+        return assemble(
+            studies, method, level,
+            backend=self.name, engine_version=_version(),
+            estimate=estimate, se=se, ci=(float(ci[0]), float(ci[1])), tau2=tau2, q=q,
+            weights=weights,
+            i2=max(0.0, i2_raw) * 100.0 if df > 0 else float("nan"),
+            h2=float(res.h2) if df > 0 else float("nan"),
+            q_p=float(res.test_homogeneity().pvalue) if df > 0 else float("nan"),
+            converged=converged, conventions=notes, extra=extra,
+        )
+
+
+def _pm_converged(res: Any, tau2: float) -> bool:
+    """True if Q(tau^2) = df within tolerance, or tau^2 = 0 because Q(0) <= df."""
+    if tau2 == 0.0:
+        return True
+    w = 1.0 / (res.var_eff + tau2)
+    mu = (w * res.eff).sum() / w.sum()
+    q_gen = float((w * (res.eff - mu) ** 2).sum())
+    return bool(abs(q_gen - (res.k - 1)) <= 1e-8 * max(1.0, res.k - 1))
+
+
+@cache
+def _version() -> str:
+    import statsmodels
+
+    return str(statsmodels.__version__)

@@ -1,0 +1,110 @@
+"""The result of :func:`metabridge.compare`: many engines and methods side by side."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+
+from .conventions import convention
+from .result import STAT_FIELDS, PoolResult
+
+#: Quantities compared across engines (q_df and k are the same by construction).
+COMPARED = tuple(f for f in STAT_FIELDS if f != "q_df")
+#: Two numbers "agree" when |a - b| <= TOLERANCE * max(1, |a|, |b|).
+TOLERANCE = 1e-8
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every (backend, method) result, plus the pairs that could not run and why."""
+
+    results: tuple[PoolResult, ...]
+    skipped: tuple[tuple[str, str, str], ...] = ()
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """Tidy table: one row per (backend, method), one column per statistic."""
+        rows = [
+            {"backend": r.backend, "method": r.method, "k": r.k}
+            | {f: getattr(r, f) for f in STAT_FIELDS}
+            | {"converged": r.converged, "derived": ", ".join(sorted(r.derived))}
+            for r in self.results
+        ]
+        return pd.DataFrame(rows)
+
+    def pivot(self, quantity: str = "estimate") -> pd.DataFrame:
+        """method x backend table of one statistic."""
+        return self.table.pivot(index="method", columns="backend", values=quantity)
+
+    def differences(self, tolerance: float = TOLERANCE) -> pd.DataFrame:
+        """Per method and statistic: the largest gap between engines and its known cause.
+
+        ``agree`` is True when every pair of engines is within ``tolerance``
+        (relative to max(1, |value|)); ``explained_by`` lists the documented
+        conventions (``metabridge.conventions_table()``) that touch that statistic
+        in the engines involved.
+        """
+        rows = []
+        by_method: dict[str, list[PoolResult]] = {}
+        for r in self.results:
+            by_method.setdefault(r.method, []).append(r)
+        for method, group in by_method.items():
+            if len(group) < 2:
+                continue
+            for quantity in COMPARED:
+                gap, pair = _largest_gap(group, quantity)
+                scale = max(1.0, *(abs(getattr(r, quantity)) for r in pair)) if pair else 1.0
+                agree = bool(np.isnan(gap) or gap <= tolerance * scale)
+                rows.append({
+                    "method": method,
+                    "quantity": quantity,
+                    "max_abs_diff": gap,
+                    "between": " vs ".join(r.backend for r in pair),
+                    "agree": agree,
+                    "explained_by": "" if agree else _causes(pair, quantity),
+                })
+        return pd.DataFrame(rows)
+
+    def __str__(self) -> str:
+        shown = self.table.drop(columns=["derived"])
+        text = [shown.to_string(index=False, float_format=lambda x: f"{x:.6g}")]
+        diffs = self.differences()
+        if not diffs.empty:
+            worst = diffs[~diffs["agree"]]
+            text.append("")
+            if worst.empty:
+                text.append(f"All engines agree within {TOLERANCE:g} on every statistic.")
+            else:
+                text.append("Statistics where engines differ:")
+                text.append(worst.to_string(index=False))
+        for backend, method, reason in self.skipped:
+            text.append(f"skipped {backend}/{method}: {reason}")
+        return "\n".join(text)
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(str(self))}</pre>"
+
+
+def _largest_gap(
+    group: list[PoolResult], quantity: str
+) -> tuple[float, tuple[PoolResult, ...]]:
+    best, pair = float("nan"), ()
+    for a, b in combinations(group, 2):
+        gap = abs(getattr(a, quantity) - getattr(b, quantity))
+        if np.isnan(gap):
+            continue
+        if np.isnan(best) or gap > best:
+            best, pair = gap, (a, b)
+    return best, pair
+
+
+def _causes(pair: tuple[PoolResult, ...], quantity: str) -> str:
+    keys = sorted({
+        key for r in pair for key in r.conventions
+        if quantity in convention(key).quantities
+    })
+    return ", ".join(keys) if keys else "UNEXPLAINED"

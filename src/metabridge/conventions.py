@@ -1,0 +1,134 @@
+"""Where engines differ in convention, as data.
+
+Each row says what an engine does, what metabridge reports, and why.  Adapters
+attach the ``metabridge`` text of every row that applied to a result to
+``PoolResult.notes``; the documentation table is generated from the same rows
+(``metabridge.conventions_table()``), so code and docs cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Convention:
+    """One documented difference between an engine and metabridge's report."""
+
+    key: str
+    backend: str
+    quantities: tuple[str, ...]
+    engine: str
+    metabridge: str
+
+
+CONVENTIONS: tuple[Convention, ...] = (
+    Convention(
+        "statsmodels.dl_untruncated", "statsmodels", ("tau2",),
+        "combine_effects(method_re='chi2') computes DerSimonian-Laird tau^2 = (Q - df) / c "
+        "without truncation, so tau^2 < 0 when Q < df, and pools with that negative value.",
+        "DL tau^2 truncated at 0 (DerSimonian & Laird 1986); the pooled estimate then equals "
+        "statsmodels' own fixed-effect rows. The untruncated value is kept in "
+        "extra['tau2_untruncated'].",
+    ),
+    Convention(
+        "statsmodels.i2_untruncated", "statsmodels", ("i2",),
+        "i2 = 1 - df/Q is not truncated (negative when Q < df) and is a fraction, not percent.",
+        "I^2 = max(0, (Q - df)/Q) in percent; the raw value is kept in extra['i2_untruncated'].",
+    ),
+    Convention(
+        "statsmodels.i2_from_q", "statsmodels", ("i2", "h2"),
+        "I^2 and H^2 are always computed from Q (Higgins & Thompson 2002), whatever tau^2 "
+        "estimator is used.",
+        "Reported as statsmodels gives them (Q-based). For estimators other than DL this "
+        "differs from metafor's tau^2-based I^2; see 'metafor.i2_from_tau2'.",
+    ),
+    Convention(
+        "statsmodels.no_pvalue", "statsmodels", ("z", "p"),
+        "combine_effects gives no z statistic or P value for the pooled estimate.",
+        "z = estimate / se and p = 2 * (1 - Phi(|z|)) computed by metabridge from "
+        "statsmodels' estimate and SE (listed in PoolResult.derived).",
+    ),
+    Convention(
+        "statsmodels.pm_tolerance", "statsmodels", ("tau2",),
+        "Paule-Mandel iterates until |Q(tau^2) - df| < 1e-5 (atol) within 50 iterations, and "
+        "flags tau^2 = 0 at the boundary as not converged.",
+        "metabridge asks for atol = 1e-12 and 1000 iterations, so PM agrees with metafor's PM "
+        "to ~1e-9; tau^2 = 0 because Q(0) < df is the PM solution and counts as converged.",
+    ),
+    Convention(
+        "pythonmeta.generic_as_md", "pythonmeta", ("input",),
+        "PythonMeta accepts only 2x2 counts or continuous (mean, SD, n) data.",
+        "Generic inverse-variance data are passed as mean differences: (yi, SE, n=1) vs "
+        "(0, 0, n=1), so MD = yi and SE(MD) = SE exactly; effect MD, algorithm IV.",
+    ),
+    Convention(
+        "pythonmeta.table_pvalues", "pythonmeta", ("p", "q_p"),
+        "P values are looked up in printed chi-square/normal tables, linearly interpolated, "
+        "and returned as strings with 3 decimals ('0.000').",
+        "p and q_p computed by metabridge with scipy from PythonMeta's z and Q (listed in "
+        "PoolResult.derived); PythonMeta's strings kept in extra['p_engine'], "
+        "extra['q_p_engine'].",
+    ),
+    Convention(
+        "pythonmeta.abs_z", "pythonmeta", ("z",),
+        "Reports |z|, without the sign.",
+        "z = estimate / se with its sign (derived).",
+    ),
+    Convention(
+        "pythonmeta.ci_196", "pythonmeta", ("ci_low", "ci_high"),
+        "CIs are estimate -/+ 1.96 SE, and only 95% CIs exist.",
+        "At level 0.95 PythonMeta's own 1.96 CI is reported (differs from the exact-quantile CI "
+        "by 3.6e-5 SE); at any other level metabridge computes the CI from PythonMeta's "
+        "estimate and SE with the exact normal quantile (derived).",
+    ),
+    Convention(
+        "pythonmeta.root_logger", "pythonmeta", ("logging",),
+        "Importing PythonMeta calls logging.basicConfig(), which (if the root logger has no "
+        "handler) sends the root logger to a file meta.log in site-packages at level INFO.",
+        "metabridge imports PythonMeta with a placeholder handler on the root logger so "
+        "basicConfig does nothing, and silences PythonMeta's own logger; the user's logging "
+        "configuration is unchanged.",
+    ),
+    Convention(
+        "pythonmeta.max_studies", "pythonmeta", ("k",),
+        "PythonMeta refuses more than 200 studies.",
+        "metabridge raises UnsupportedMethodError for k > 200 on PythonMeta, naming the "
+        "engines that can pool the set.",
+    ),
+    Convention(
+        "metafor.i2_from_tau2", "metafor", ("i2", "h2"),
+        "For random-effects models, I^2 = tau^2 / (tau^2 + s^2) and H^2 = (tau^2 + s^2) / s^2 "
+        "with s^2 the 'typical' within-study variance (Higgins & Thompson 2002, eq. 9). For DL "
+        "this equals the Q-based (Q - df)/Q; for other estimators it differs.",
+        "Reported as metafor gives them; the Q-based I^2 is kept in extra['i2_q'].",
+    ),
+    Convention(
+        "metafor.tolerance", "metafor", ("tau2",),
+        "Iterative estimators stop at a change < 1e-5 (ML, REML, EB) or uniroot tol 1.2e-4 "
+        "(PM, PMM) by default.",
+        "metabridge calls rma() with control = list(threshold = 1e-10, tol = 1e-12, "
+        "maxiter = 1000) so that differences between engines reflect estimators, not "
+        "stopping rules.",
+    ),
+)
+
+_BY_KEY = {c.key: c for c in CONVENTIONS}
+
+
+def convention(key: str) -> Convention:
+    """The convention registered under ``key``."""
+    return _BY_KEY[key]
+
+
+def note(key: str) -> str:
+    """The text metabridge attaches to a result when convention ``key`` applied."""
+    return f"[{key}] {_BY_KEY[key].metabridge}"
+
+
+def conventions_table() -> pd.DataFrame:
+    """Every documented convention difference as a DataFrame."""
+    rows = [c.__dict__ | {"quantities": ", ".join(c.quantities)} for c in CONVENTIONS]
+    return pd.DataFrame(rows)

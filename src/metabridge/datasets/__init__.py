@@ -1,0 +1,83 @@
+"""Data sets shipped with metabridge, each with a ``provenance`` column.
+
+- :func:`ferritin_car_t`: the eight studies of Cheng & Song 2025 (doi
+  10.17305/bb.2025.12129).  Study characteristics are extracted from the paper's
+  Tables 1-2.  The paper does not publish per-study hazard ratios, so the HRs and
+  CIs are RECONSTRUCTED by ``validation/reconstruct_ferritin.py`` to reproduce the
+  published summaries; they are not the studies' own numbers.
+- :func:`bcg`: the 13 BCG vaccine trials (Colditz et al. 1994), as printed in
+  Viechtbauer 2010 (J Stat Softw 36(3)) and shipped in R's metadat as dat.bcg.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InvalidArgumentError
+from ..studies import StudySet
+
+OUTCOMES = ("PFS", "OS")
+#: The study the paper's exclusion analysis drops (the only univariate one).
+UNIVARIATE_STUDY = "Moreno 2024"
+
+
+def _read(name: str) -> pd.DataFrame:
+    with resources.files(__package__).joinpath(name).open("r", encoding="utf-8") as handle:
+        return pd.read_csv(handle)
+
+
+def ferritin_studies() -> pd.DataFrame:
+    """Characteristics of the eight studies (Cheng & Song 2025, Tables 1 and 2).
+
+    Adds the subgroup columns that reproduce the paper: ``cutoff_group`` (ULN vs
+    other rule) and ``followup_group`` (median follow-up >= 12 vs < 12 months).
+    """
+    studies = _read("ferritin_car_t_studies.csv")
+    studies["cutoff_group"] = np.where(studies["cutoff_rule"] == "ULN", "ULN", "other")
+    studies["followup_group"] = np.where(
+        studies["followup_months"] >= 12, ">=12 months", "<12 months"
+    )
+    return studies
+
+
+def ferritin_car_t(outcome: str = "PFS") -> StudySet:
+    """Cheng & Song 2025: high vs low pre-infusion ferritin, HR for PFS (k=7) or OS (k=8).
+
+    SEs follow the paper's RevMan convention, (ln U - ln L) / 3.92.  The HRs are
+    reconstructed, not extracted: see the ``hr_provenance`` column.
+    """
+    key = str(outcome).upper()
+    if key not in OUTCOMES:
+        raise InvalidArgumentError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
+    effects = _read("ferritin_car_t_effects.csv")
+    effects = effects[effects["outcome"] == key].rename(columns={"provenance": "hr_provenance"})
+    studies = ferritin_studies().rename(columns={"provenance": "study_provenance"})
+    table = effects.merge(studies, on="study", how="left", validate="one_to_one")
+    covariates = table.drop(columns=["study", "hr", "ci_lower", "ci_upper"])
+    return StudySet.from_ratios(
+        table["hr"], table["ci_lower"], table["ci_upper"], labels=table["study"],
+        measure="HR", level=0.95, se_rule="revman", covariates=covariates,
+    )
+
+
+def bcg() -> StudySet:
+    """BCG vaccine trials as log risk ratios (vaccinated vs not), k = 13.
+
+    yi = ln[(a/n1) / (c/n2)],  vi = 1/a - 1/n1 + 1/c - 1/n2  (a = tpos, n1 = tpos + tneg,
+    c = cpos, n2 = cpos + cneg); the same as metafor's escalc(measure="RR").
+    """
+    data = _read("bcg.csv")
+    a, c = data["tpos"].to_numpy(float), data["cpos"].to_numpy(float)
+    n1 = a + data["tneg"].to_numpy(float)
+    n2 = c + data["cneg"].to_numpy(float)
+    labels = data["author"] + " " + data["year"].astype(str)
+    return StudySet.from_effects(
+        np.log((a / n1) / (c / n2)), vi=1 / a - 1 / n1 + 1 / c - 1 / n2,
+        labels=labels, measure="RR", covariates=data,
+    )
+
+
+__all__ = ["OUTCOMES", "UNIVARIATE_STUDY", "bcg", "ferritin_car_t", "ferritin_studies"]

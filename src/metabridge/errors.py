@@ -1,0 +1,79 @@
+"""The exceptions and warnings metabridge raises.
+
+Every error a user can provoke is a :class:`MetabridgeError`; the message names
+what is wrong and, for study data, the study label and the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class MetabridgeError(Exception):
+    """Base class of every error metabridge raises on purpose."""
+
+
+class InvalidStudyError(MetabridgeError, ValueError):
+    """Study-level input that cannot describe a study (names study and field)."""
+
+    def __init__(self, study: str | None, field: str, problem: str) -> None:
+        self.study = study
+        self.field = field
+        self.problem = problem
+        where = f"study {study!r}, field {field!r}" if study is not None else f"field {field!r}"
+        super().__init__(f"{where}: {problem}")
+
+
+class InvalidArgumentError(MetabridgeError, ValueError):
+    """An argument outside its domain (level, measure, se_rule, ...)."""
+
+
+class InsufficientStudiesError(MetabridgeError, ValueError):
+    """Too few studies for the requested analysis (e.g. k < 2 for random effects)."""
+
+
+class UnknownMethodError(MetabridgeError, ValueError):
+    """A method name that is not one of metabridge's canonical estimators."""
+
+
+class UnknownBackendError(MetabridgeError, ValueError):
+    """A backend name that is not registered."""
+
+
+class UnsupportedMethodError(MetabridgeError):
+    """The chosen engine lacks the method; names the engines that have it."""
+
+    def __init__(self, method: str, backend: str, supported_by: Iterable[str]) -> None:
+        self.method = method
+        self.backend = backend
+        self.supported_by = tuple(supported_by)
+        others = ", ".join(self.supported_by) if self.supported_by else "no installed engine"
+        super().__init__(
+            f"backend {backend!r} does not offer {method!r}; engines that do: {others}"
+        )
+
+
+class BackendUnavailableError(MetabridgeError):
+    """The engine is not installed or cannot start; says why and what to install."""
+
+    def __init__(self, backend: str, reason: str) -> None:
+        self.backend = backend
+        self.reason = reason
+        super().__init__(f"backend {backend!r} is not available: {reason}")
+
+
+class EngineError(MetabridgeError):
+    """The engine itself failed; carries the engine's own message."""
+
+    def __init__(self, backend: str, message: str) -> None:
+        self.backend = backend
+        self.engine_message = message
+        super().__init__(f"{backend} failed: {message}")
+
+
+class EngineWarning(UserWarning):
+    """A warning the engine raised (e.g. an R warning), passed on verbatim."""
+
+
+class ConvergenceWarning(EngineWarning):
+    """An iterative tau^2 estimator did not converge; the result records it."""

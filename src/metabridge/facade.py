@@ -1,0 +1,85 @@
+"""The user-facing verbs: :func:`pool` and :func:`compare`.
+
+The facade validates once, picks the adapter from the registry and never
+branches on an engine's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .backends import REGISTRY, available_backends, get_backend, require_backend, supporting
+from .comparison import Comparison
+from .conversions import check_level
+from .errors import InsufficientStudiesError, InvalidArgumentError, UnsupportedMethodError
+from .methods import Method, canonical_method
+from .result import PoolResult
+from .studies import StudySet
+
+
+def _check_studies(studies: StudySet, method: Method) -> None:
+    if not isinstance(studies, StudySet):
+        raise InvalidArgumentError(
+            f"studies must be a StudySet (see StudySet.from_ratios / from_effects), "
+            f"got {type(studies).__name__}"
+        )
+    if method.random_effects and studies.k < 2:
+        raise InsufficientStudiesError(
+            f"random-effects method {method.name!r} needs at least 2 studies, got k = "
+            f"{studies.k} ({', '.join(studies.labels)}); use method='FE' for a single study"
+        )
+
+
+def pool(
+    studies: StudySet,
+    method: str = "DL",
+    backend: str = "statsmodels",
+    level: float = 0.95,
+) -> PoolResult:
+    """Pool ``studies`` with ``method`` (metafor's names) on ``backend``.
+
+    Returns a :class:`PoolResult` on the analysis scale (``.exp()`` for ratios).
+    Raises UnsupportedMethodError naming the engines that offer the method if
+    ``backend`` does not.
+    """
+    chosen = canonical_method(method)
+    level = check_level(level)
+    _check_studies(studies, chosen)
+    engine = require_backend(backend)
+    if chosen.name not in engine.methods:
+        raise UnsupportedMethodError(chosen.name, engine.name, supporting(chosen.name))
+    limit = engine.max_studies
+    if limit is not None and studies.k > limit:
+        others = [n for n in supporting(chosen.name) if get_backend(n).max_studies is None]
+        raise UnsupportedMethodError(
+            f"{chosen.name} on k = {studies.k} studies (it takes at most {limit})",
+            engine.name, others,
+        )
+    return engine.pool(studies, chosen, level)
+
+
+def compare(
+    studies: StudySet,
+    methods: Iterable[str] = ("FE", "DL"),
+    backends: Iterable[str] | None = None,
+    level: float = 0.95,
+) -> Comparison:
+    """Pool with every (backend, method) pair each engine offers; see :class:`Comparison`.
+
+    ``backends=None`` uses every installed engine.  Pairs an engine lacks are
+    listed in ``Comparison.skipped`` with the reason, never silently dropped.
+    """
+    chosen = [canonical_method(m) for m in methods]
+    names = available_backends() if backends is None else tuple(backends)
+    for name in names:
+        if name.strip().lower() not in REGISTRY:
+            require_backend(name)  # raises UnknownBackendError with the registered names
+    results: list[PoolResult] = []
+    skipped: list[tuple[str, str, str]] = []
+    for name in names:
+        for method in chosen:
+            try:
+                results.append(pool(studies, method.name, name, level))
+            except UnsupportedMethodError as exc:
+                skipped.append((name, method.name, str(exc)))
+    return Comparison(tuple(results), tuple(skipped))

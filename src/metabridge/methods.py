@@ -1,0 +1,57 @@
+"""Canonical names of the pooling methods (metafor's names, one formula each).
+
+Every engine adapter maps its own vocabulary onto these names; a name means the
+same estimator whichever engine computes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import UnknownMethodError
+
+
+@dataclass(frozen=True)
+class Method:
+    """A tau^2 estimator (or the fixed-effect model) and where it is defined."""
+
+    name: str
+    random_effects: bool
+    title: str
+    reference: str
+
+
+_METHODS = (
+    Method("FE", False, "fixed-effect (inverse variance)", "Hedges & Olkin 1985"),
+    Method(
+        "DL", True, "DerSimonian-Laird, tau^2 = max(0, (Q - df) / c)",
+        "DerSimonian & Laird 1986, Control Clin Trials 7:177",
+    ),
+    Method("HE", True, "Hedges (unweighted method of moments)", "Hedges 1983"),
+    Method("HS", True, "Hunter-Schmidt", "Hunter & Schmidt 2004"),
+    Method("HSk", True, "Hunter-Schmidt with small-sample correction", "Brannick et al. 2019"),
+    Method("SJ", True, "Sidik-Jonkman", "Sidik & Jonkman 2005, Stat Med 24:3053"),
+    Method("ML", True, "maximum likelihood", "Hardy & Thompson 1996"),
+    Method("REML", True, "restricted maximum likelihood", "Viechtbauer 2005, JEBS 30:261"),
+    Method("EB", True, "empirical Bayes (Morris)", "Morris 1983; Berkey et al. 1995"),
+    Method(
+        "PM", True, "Paule-Mandel (generalised Q = df)",
+        "Paule & Mandel 1982; DerSimonian & Kacker 2007",
+    ),
+    Method("PMM", True, "median-unbiased Paule-Mandel", "Viechtbauer 2021"),
+)
+
+METHODS: dict[str, Method] = {m.name: m for m in _METHODS}
+
+
+def canonical_method(name: str) -> Method:
+    """Return the :class:`Method` for ``name`` (case-insensitive), or raise."""
+    if isinstance(name, Method):
+        return name
+    if not isinstance(name, str):
+        raise UnknownMethodError(f"method must be a string such as 'DL', got {name!r}")
+    for method in _METHODS:
+        if method.name.lower() == name.strip().lower():
+            return method
+    known = ", ".join(METHODS)
+    raise UnknownMethodError(f"unknown method {name!r}; metabridge knows: {known}")

@@ -1,0 +1,179 @@
+"""One result type for every engine: :class:`PoolResult`.
+
+Numbers are on the analysis scale (log scale for ratio measures); ``exp()``
+gives the ratio view.  ``derived`` names each field metabridge computed itself
+from the engine's output because the engine does not report it (or reports it
+only approximately); ``notes`` says how, and which engine convention applies.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from .conventions import note
+from .errors import InvalidArgumentError
+from .methods import METHODS
+from .studies import MEASURES, RATIO_MEASURES
+
+#: The fields every engine's result carries, in display order.
+STAT_FIELDS = (
+    "estimate", "se", "ci_low", "ci_high", "z", "p",
+    "tau2", "i2", "h2", "q", "q_df", "q_p",
+)
+
+
+@dataclass(frozen=True)
+class RatioView:
+    """A pooled estimate back on the ratio scale: exp(estimate) and exp(CI)."""
+
+    measure: str
+    estimate: float
+    ci_low: float
+    ci_high: float
+    level: float
+
+    def __str__(self) -> str:
+        pct = f"{self.level * 100:g}%"
+        return (
+            f"{self.measure} {self.estimate:.2f} [{pct} CI {self.ci_low:.2f}, {self.ci_high:.2f}]"
+        )
+
+
+@dataclass(frozen=True)
+class PoolResult:
+    """The pooled estimate of one method on one engine.
+
+    ``i2`` is in percent.  ``weights`` are percent weights (sum 100) in the order
+    of ``labels``.  ``extra`` keeps engine-native values that differ from the
+    reported ones (e.g. an untruncated tau^2).
+    """
+
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    z: float
+    p: float
+    tau2: float
+    i2: float
+    h2: float
+    q: float
+    q_df: int
+    q_p: float
+    k: int
+    weights: tuple[float, ...]
+    labels: tuple[str, ...]
+    method: str
+    backend: str
+    measure: str
+    level: float = 0.95
+    test: str = "z"
+    engine_version: str = ""
+    converged: bool = True
+    derived: frozenset[str] = frozenset()
+    conventions: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
+        object.__setattr__(self, "derived", frozenset(self.derived))
+
+    # ------------------------------------------------------------------ views
+    @property
+    def tau(self) -> float:
+        """Square root of tau^2."""
+        return math.sqrt(self.tau2) if self.tau2 >= 0 else float("nan")
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The documented engine conventions that applied to this result, as text."""
+        return tuple(note(key) for key in self.conventions)
+
+    @property
+    def random_effects(self) -> bool:
+        """True unless the method is the fixed-effect model."""
+        return METHODS[self.method].random_effects
+
+    def exp(self) -> RatioView:
+        """The estimate and CI on the ratio scale (ratio measures only)."""
+        if self.measure not in RATIO_MEASURES:
+            raise InvalidArgumentError(
+                f"exp() is for ratio measures; this result is {self.measure!r} "
+                f"({MEASURES.get(self.measure, 'unknown')})"
+            )
+        return RatioView(
+            self.measure, math.exp(self.estimate), math.exp(self.ci_low),
+            math.exp(self.ci_high), self.level,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python dict of every field (weights and labels as lists)."""
+        out = asdict(self)
+        out["weights"] = list(self.weights)
+        out["labels"] = list(self.labels)
+        out["derived"] = sorted(self.derived)
+        out["conventions"] = list(self.conventions)
+        out["notes"] = list(self.notes)
+        out["extra"] = dict(self.extra)
+        return out
+
+    # ---------------------------------------------------------------- printing
+    def _title(self) -> str:
+        if self.random_effects:
+            model = f"Random-effects model (k = {self.k}; tau^2 estimator: {self.method})"
+        else:
+            model = f"Fixed-effect model (k = {self.k})"
+        engine = f"{self.backend} {self.engine_version}".strip()
+        return f"{model}   [engine: {engine}]"
+
+    def summary(self) -> str:
+        """Text summary in the layout metafor and RevMan users know."""
+        pct = f"{self.level * 100:g}%"
+        lines = [self._title(), ""]
+        if self.random_effects:
+            lines += [
+                f"tau^2 (estimated amount of total heterogeneity): {self.tau2:.4f}"
+                f" (tau = {self.tau:.4f})",
+            ]
+        lines += [
+            f"I^2 (total heterogeneity / total variability):   {self.i2:.2f}%",
+            f"H^2 (total variability / sampling variability):  {self.h2:.2f}",
+            "",
+            "Test for Heterogeneity:",
+            f"Q(df = {self.q_df}) = {self.q:.4f}, p-val {_fmt_p(self.q_p, equals=True)}",
+            "",
+            f"Model Results{' (log scale)' if self.measure in RATIO_MEASURES else ''}:",
+            "",
+            f"{'estimate':>9} {'se':>8} {'zval':>8} {'pval':>8} {'ci.lb':>8} {'ci.ub':>8}",
+            f"{self.estimate:>9.4f} {self.se:>8.4f} {self.z:>8.4f} {_fmt_p(self.p):>8} "
+            f"{self.ci_low:>8.4f} {self.ci_high:>8.4f}",
+        ]
+        if self.measure in RATIO_MEASURES:
+            lines += ["", f"Pooled {self.exp()}  ({pct} CI, {self.test} test)"]
+        if self.derived:
+            lines += ["", f"Computed by metabridge, not by {self.backend}: "
+                      + ", ".join(sorted(self.derived))]
+        lines += [f"Note: {note}" for note in self.notes]
+        if not self.converged:
+            lines.append("Warning: the tau^2 estimator did not converge.")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(self.summary())}</pre>"
+
+
+def _fmt_p(p: float, *, equals: bool = False) -> str:
+    """metafor's P format: '<.0001' below 1e-4, else 4 decimals ('= ' prefix if asked)."""
+    if math.isnan(p):
+        return "= NA" if equals else "NA"
+    if p < 1e-4:
+        return "< .0001" if equals else "<.0001"
+    return f"= {p:.4f}" if equals else f"{p:.4f}"
