@@ -53,3 +53,75 @@ mb_rma <- function(yi, vi, method, level, test = "z") {
   }
   c(mb_fit_numbers(res$value), list(error = NULL, warnings = res$warnings))
 }
+
+# Leave-one-out: the same model refitted without each study in turn (one call
+# from Python for all k fits).  Agrees with metafor's leave1out() row by row.
+mb_leave1out <- function(yi, vi, method, level, test = "z") {
+  fits <- lapply(seq_along(yi), function(i) {
+    mb_rma(yi[-i], vi[-i], method, level, test)
+  })
+  list(fits = fits, error = NULL, warnings = character())
+}
+
+# Subgroups with a separate tau^2 per subgroup (RevMan / meta convention):
+# one rma() per subgroup, then the Q-between test on the subgroup estimates.
+# A one-study subgroup is its own estimate (tau^2 = 0), as in RevMan and meta.
+mb_subgroups_separate <- function(yi, vi, group, method, level, test = "z") {
+  groups <- unique(group)
+  fits <- lapply(groups, function(g) {
+    in_g <- group == g
+    mb_rma(yi[in_g], vi[in_g], if (sum(in_g) > 1) method else "FE", level, test)
+  })
+  names(fits) <- groups
+  failed <- Filter(function(f) !is.null(f$error), fits)
+  if (length(failed) > 0) return(list(error = failed[[1]]$error, warnings = character()))
+  est <- vapply(fits, function(f) f$estimate, numeric(1))
+  se <- vapply(fits, function(f) f$se, numeric(1))
+  between <- rma(yi = est, sei = se, method = "FE")
+  list(groups = groups, fits = fits,
+       between = list(q = as.numeric(between$QE), df = length(groups) - 1L,
+                      q_p = as.numeric(between$QEp)),
+       error = NULL, warnings = character())
+}
+
+# Subgroups with a common tau^2 (metafor's mixed-effects model): the omnibus
+# test of the factor moderator, QM on G - 1 df.
+mb_subgroups_common <- function(yi, vi, group, method, level, test = "z") {
+  res <- mb_capture(rma(yi = yi, vi = vi, mods = ~ factor(group, levels = unique(group)),
+                        method = method, level = 100 * level, test = test,
+                        control = mb_control))
+  if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
+  fit <- res$value
+  list(qm = as.numeric(fit$QM), qm_df = as.integer(fit$QMdf[1]), qm_p = as.numeric(fit$QMp),
+       tau2 = as.numeric(fit$tau2), qe = as.numeric(fit$QE), qe_p = as.numeric(fit$QEp),
+       error = NULL, warnings = res$warnings)
+}
+
+# Funnel-plot asymmetry: regtest() with a given model ("lm" = classic Egger,
+# "rma" = metafor's default meta-regression test) and predictor "sei".
+mb_regtest <- function(yi, vi, model, method = "REML") {
+  res <- mb_capture({
+    fit <- rma(yi = yi, vi = vi, method = method, control = mb_control)
+    regtest(fit, model = model, predictor = "sei")
+  })
+  if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
+  rt <- res$value
+  # With predictor "sei" the coefficient of sei is Egger's intercept (bias) and
+  # the intercept of this model is the limit estimate (Egger's slope).
+  list(statistic = as.numeric(rt$zval),
+       df = if (is.null(rt$dfs)) NA_real_ else as.numeric(rt$dfs),
+       p = as.numeric(rt$pval), bias = as.numeric(coef(rt$fit)[2]),
+       bias_se = as.numeric(sqrt(diag(vcov(rt$fit)))[2]),
+       limit = as.numeric(rt$est), error = NULL, warnings = res$warnings)
+}
+
+# Begg & Mazumdar rank correlation test: ranktest().
+mb_ranktest <- function(yi, vi, method = "REML") {
+  res <- mb_capture({
+    fit <- rma(yi = yi, vi = vi, method = method, control = mb_control)
+    ranktest(fit)
+  })
+  if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
+  list(tau = as.numeric(res$value$tau), p = as.numeric(res$value$pval),
+       error = NULL, warnings = res$warnings)
+}

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from . import datasets
+from .analyses import begg, egger, exclude, leave_one_out, subgroups
 from .backends import available_backends, backend_status, capabilities
 from .comparison import Comparison
 from .conventions import conventions_table
@@ -52,9 +53,14 @@ __all__ = [
     "__version__",
     "available_backends",
     "backend_status",
+    "begg",
     "capabilities",
     "compare",
     "conventions_table",
     "datasets",
+    "egger",
+    "exclude",
+    "leave_one_out",
     "pool",
+    "subgroups",
 ]

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .backends import REGISTRY, available_backends, get_backend, require_backend, supporting
+from .backends import (
+    REGISTRY,
+    Backend,
+    available_backends,
+    get_backend,
+    require_backend,
+    supporting,
+)
 from .comparison import Comparison
 from .conversions import check_level
 from .errors import InsufficientStudiesError, InvalidArgumentError, UnsupportedMethodError
@@ -42,6 +49,14 @@ def pool(
     Raises UnsupportedMethodError naming the engines that offer the method if
     ``backend`` does not.
     """
+    engine, chosen, level = resolve(studies, method, backend, level)
+    return engine.pool(studies, chosen, level)
+
+
+def resolve(
+    studies: StudySet, method: str, backend: str, level: float
+) -> tuple[Backend, Method, float]:
+    """Validate a request once: (engine that can run it, canonical method, level)."""
     chosen = canonical_method(method)
     level = check_level(level)
     _check_studies(studies, chosen)
@@ -55,7 +70,7 @@ def pool(
             f"{chosen.name} on k = {studies.k} studies (it takes at most {limit})",
             engine.name, others,
         )
-    return engine.pool(studies, chosen, level)
+    return engine, chosen, level
 
 
 def compare(

@@ -14,7 +14,15 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from .. import heterogeneity as het
-from ..methods import Method
+from ..analyses.types import (
+    BeggTest,
+    EggerTest,
+    EggerVariant,
+    LeaveOneOut,
+    SubgroupAnalysis,
+    Tau2Rule,
+)
+from ..methods import METHODS, Method
 from ..result import PoolResult
 from ..studies import StudySet
 
@@ -31,7 +39,13 @@ class BackendStatus:
 
 @runtime_checkable
 class Backend(Protocol):
-    """An engine adapter."""
+    """An engine adapter: the one interface the facade talks to.
+
+    ``pool`` is the engine's core.  The analysis verbs have default
+    implementations in :class:`EngineBase` built from the engine's own pooling
+    calls; an adapter overrides a verb where its engine has it natively and then
+    lists the verb in ``features``.
+    """
 
     #: Registry name, lower case ("statsmodels", "pythonmeta", "metafor").
     name: str
@@ -39,7 +53,7 @@ class Backend(Protocol):
     description: str
     #: Canonical method names (metafor's) the engine computes natively.
     methods: frozenset[str]
-    #: Further abilities, e.g. {"pool"}; later verbs are dispatched on these.
+    #: Verbs the engine has natively (see FEATURES).
     features: frozenset[str]
     #: Largest k the engine accepts, or None for no limit.
     max_studies: int | None
@@ -51,6 +65,128 @@ class Backend(Protocol):
     def pool(self, studies: StudySet, method: Method, level: float) -> PoolResult:
         """Pool ``studies`` with ``method``; the facade has validated both."""
         ...
+
+    def leave_one_out(self, studies: StudySet, method: Method, level: float) -> LeaveOneOut:
+        """Refit without each study in turn."""
+        ...
+
+    def subgroups(
+        self, studies: StudySet, by: str, method: Method, level: float, tau2: Tau2Rule
+    ) -> SubgroupAnalysis:
+        """Per-subgroup results and the test for subgroup differences."""
+        ...
+
+    def egger(self, studies: StudySet, variant: EggerVariant) -> EggerTest:
+        """Regression test for funnel-plot asymmetry."""
+        ...
+
+    def begg(self, studies: StudySet) -> BeggTest:
+        """Rank correlation test for funnel-plot asymmetry."""
+        ...
+
+
+#: Native verbs an engine may list in ``features``, and what each means.
+FEATURES: dict[str, str] = {
+    "leave_one_out": "leave-one-out in one engine call",
+    "subgroups_separate": "subgroup fits (separate tau^2) and Q-between in one engine call",
+    "subgroups_common": "mixed-effects moderator test (common tau^2), any estimator",
+    "egger_classic": "classic Egger regression test",
+    "egger_metafor-rma": "metafor's default regtest (meta-regression on SE, z test)",
+    "begg": "Begg & Mazumdar rank correlation test",
+}
+
+
+class EngineBase:
+    """Default analysis verbs, assembled from the engine's own ``pool`` calls."""
+
+    name: str
+    methods: frozenset[str]
+    features: frozenset[str] = frozenset()
+
+    def pool(self, studies: StudySet, method: Method, level: float) -> PoolResult:
+        raise NotImplementedError
+
+    def leave_one_out(self, studies: StudySet, method: Method, level: float) -> LeaveOneOut:
+        full = self.pool(studies, method, level)
+        results = tuple(self.pool(studies.drop(label), method, level) for label in studies.labels)
+        return LeaveOneOut(full, results, studies.labels, f"{studies.k} {self.name} pooling calls")
+
+    def subgroups(
+        self, studies: StudySet, by: str, method: Method, level: float, tau2: Tau2Rule
+    ) -> SubgroupAnalysis:
+        parts = {str(g): s for g, s in studies.groupby(by).items()}
+        fe = METHODS["FE"]
+        if tau2 == "common":
+            return _common_tau2_subgroups(self, parts, by, method, level)
+        groups = {g: self.pool(s, method if s.k > 1 else fe, level) for g, s in parts.items()}
+        test = self.pool(_group_estimates(groups), fe, level)
+        return SubgroupAnalysis(
+            by, "separate", method.name, self.name, groups, test.q, test.q_df, test.q_p,
+            how=f"{len(groups)} {self.name} subgroup fits + {self.name} fixed-effect pooling "
+            "of the subgroup estimates (Q-between)",
+            notes=_single_study_notes(groups, method),
+        )
+
+    def egger(self, studies: StudySet, variant: EggerVariant) -> EggerTest:
+        raise NotImplementedError(f"{self.name} has no Egger test ({variant})")
+
+    def begg(self, studies: StudySet) -> BeggTest:
+        raise NotImplementedError(f"{self.name} has no rank correlation test")
+
+
+def _group_estimates(groups: dict[str, PoolResult]) -> StudySet:
+    """The subgroup estimates as studies (for the fixed-effect Q-between test)."""
+    return StudySet.from_effects(
+        [r.estimate for r in groups.values()], sei=[r.se for r in groups.values()],
+        labels=list(groups),
+    )
+
+
+def _single_study_notes(groups: dict[str, PoolResult], method: Method) -> tuple[str, ...]:
+    return tuple(
+        f"subgroup {g!r} has one study: its estimate is that study (tau^2 = 0), "
+        "as in RevMan and R meta"
+        for g, r in groups.items() if r.k == 1 and method.random_effects
+    )
+
+
+def _common_tau2_subgroups(
+    engine: EngineBase, parts: dict[str, StudySet], by: str, method: Method, level: float
+) -> SubgroupAnalysis:
+    """Common-tau^2 subgroup test for FE/DL from the engine's fixed-effect fits.
+
+    DL with a common tau^2 (Borenstein et al. 2009 ch. 19; R meta tau.common):
+    tau^2 = max(0, (sum_g Q_g - (k - G)) / sum_g c_g),  c_g = S1_g - S2_g / S1_g,
+    S1_g = sum w_i, S2_g = sum w_i^2 over the subgroup; then each subgroup is pooled
+    with that tau^2 and Q-between is the engine's fixed-effect Q of those estimates.
+    """
+    if method.name not in ("FE", "DL"):
+        raise NotImplementedError(
+            f"{engine.name} has no mixed-effects model; common tau^2 with {method.name}"
+        )
+    fe = METHODS["FE"]
+    within = {g: engine.pool(s, fe, level) for g, s in parts.items()}
+    k = sum(s.k for s in parts.values())
+    tau2 = 0.0
+    if method.name == "DL":
+        c = sum(float((1 / s.vi).sum() - (1 / s.vi**2).sum() / (1 / s.vi).sum())
+                for s in parts.values())
+        tau2 = max(0.0, (sum(r.q for r in within.values()) - (k - len(parts))) / c)
+    estimates = {}
+    for g, s in parts.items():
+        w = 1.0 / (s.vi + tau2)
+        estimates[g] = (float((w * s.yi).sum() / w.sum()), float(np.sqrt(1.0 / w.sum())))
+    pooled = StudySet.from_effects(
+        [e for e, _ in estimates.values()], sei=[se for _, se in estimates.values()],
+        labels=list(estimates),
+    )
+    test = engine.pool(pooled, fe, level)
+    return SubgroupAnalysis(
+        by, "common", method.name, engine.name, {}, test.q, test.q_df, test.q_p,
+        how=f"common DL tau^2 computed by metabridge from {engine.name} fixed-effect fits; "
+        f"Q-between from {engine.name} fixed-effect pooling",
+        tau2_common=tau2,
+    )
 
 
 def percent_weights(weights: Iterable[float]) -> tuple[float, ...]:
@@ -126,4 +262,4 @@ def assemble(
     )
 
 
-__all__ = ["Backend", "BackendStatus", "assemble", "percent_weights"]
+__all__ = ["FEATURES", "Backend", "BackendStatus", "EngineBase", "assemble", "percent_weights"]

@@ -21,20 +21,33 @@ import numpy as np
 
 from .. import heterogeneity as het
 from .._resources import r_script
+from ..analyses.types import (
+    BeggTest,
+    EggerTest,
+    EggerVariant,
+    LeaveOneOut,
+    SubgroupAnalysis,
+    Tau2Rule,
+)
 from ..errors import (
     BackendUnavailableError,
     ConvergenceWarning,
     EngineError,
     EngineWarning,
 )
-from ..methods import Method
+from ..methods import METHODS, Method
 from ..result import PoolResult
 from ..studies import StudySet
-from .base import BackendStatus, assemble
+from .base import BackendStatus, EngineBase, _single_study_notes, assemble
 
 DISABLE_ENV = "METABRIDGE_DISABLE_R"
 INSTALL_R = "apt-get install r-base-core r-cran-metafor r-cran-metadat"
 INSTALL_RPY2 = "pip install 'metabridge[r]'  (rpy2>=3.5,<3.6; install R first)"
+#: The wrappers of r/metabridge.R this adapter calls.
+R_FUNCTIONS = (
+    "mb_rma", "mb_leave1out", "mb_subgroups_separate", "mb_subgroups_common",
+    "mb_regtest", "mb_ranktest",
+)
 #: Fields of an R result list that are vectors even when of length 1.
 _VECTOR_FIELDS = frozenset({"weights", "warnings"})
 
@@ -45,6 +58,7 @@ class _Session:
 
     functions: dict[str, Any]
     float_vector: Any
+    str_vector: Any
     metafor_version: str
     r_version: str
 
@@ -59,7 +73,7 @@ def _start() -> _Session | str:
         return f"disabled by {DISABLE_ENV}={os.environ[DISABLE_ENV]}"
     try:
         import rpy2.robjects as ro
-        from rpy2.robjects.vectors import FloatVector
+        from rpy2.robjects.vectors import FloatVector, StrVector
     except ImportError as exc:
         if "rpy2" in str(exc) and "No module" in str(exc):
             return f"rpy2 is not installed; {INSTALL_RPY2}"
@@ -74,8 +88,8 @@ def _start() -> _Session | str:
             return f"the R package metafor is not installed ({INSTALL_R})"
         return f"sourcing r/metabridge.R failed: {text.strip()}"
     versions = _to_python(ro.globalenv["mb_versions"]())
-    functions = {name: ro.globalenv[name] for name in ("mb_rma",)}
-    return _Session(functions, FloatVector, versions["metafor"], versions["R"])
+    functions = {name: ro.globalenv[name] for name in R_FUNCTIONS}
+    return _Session(functions, FloatVector, StrVector, versions["metafor"], versions["R"])
 
 
 def _explain_rpy2_failure(exc: BaseException) -> str:
@@ -100,45 +114,66 @@ def _session() -> _Session:
     return _session_or_reason
 
 
-def _to_python(rlist: Any) -> dict[str, Any]:
-    """An R named list of atomic vectors -> dict of floats/ints/str/lists/None."""
-    out: dict[str, Any] = {}
-    from rpy2.rinterface_lib.sexp import NULLType
+def _to_python(value: Any, name: str = "") -> Any:
+    """R NULL / atomic vector / (named) list -> None / scalar or list / dict or list."""
+    from rpy2.rinterface_lib.sexp import RTYPES, NULLType
 
-    for name, value in zip(rlist.names, rlist, strict=True):
-        if isinstance(value, NULLType) or len(value) == 0:
-            out[name] = [] if name in _VECTOR_FIELDS else None
-            continue
-        items = list(value)
-        out[name] = items if name in _VECTOR_FIELDS or len(items) != 1 else items[0]
-    return out
+    if isinstance(value, NULLType):
+        return [] if name in _VECTOR_FIELDS else None
+    if value.typeof == RTYPES.VECSXP:
+        names = value.names
+        if isinstance(names, NULLType):
+            return [_to_python(item) for item in value]
+        return {key: _to_python(item, key) for key, item in zip(names, value, strict=True)}
+    items = list(value)
+    return items if name in _VECTOR_FIELDS or len(items) != 1 else items[0]
 
 
-def call_r(function: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+def call_r(function: str, *args: Any) -> dict[str, Any]:
     """Call an ``mb_*`` wrapper; raise EngineError on an R error, warn on R warnings."""
     session = _session()
-    converted = [session.float_vector(np.asarray(a, dtype=float)) if _is_vector(a) else a
-                 for a in args]
-    result = _to_python(session.functions[function](*converted, **kwargs))
-    for message in result.get("warnings") or []:
-        category = ConvergenceWarning if "converge" in message.lower() else EngineWarning
-        warnings.warn(f"metafor: {message}", category, stacklevel=3)
-    if result.get("error"):
-        raise EngineError("metafor", str(result["error"]).strip())
+    result = _to_python(session.functions[function](*(_r_value(session, a) for a in args)))
+    _surface(result)
     return result
 
 
-def _is_vector(value: Any) -> bool:
-    return isinstance(value, np.ndarray | Sequence) and not isinstance(value, str)
+def _surface(result: Any) -> None:
+    """Re-raise R errors and re-issue R warnings found anywhere in a (nested) result."""
+    if isinstance(result, list):
+        for item in result:
+            _surface(item)
+        return
+    if not isinstance(result, dict):
+        return
+    for message in result.get("warnings") or []:
+        category = ConvergenceWarning if "converge" in message.lower() else EngineWarning
+        warnings.warn(f"metafor: {message}", category, stacklevel=4)
+    if result.get("error"):
+        raise EngineError("metafor", str(result["error"]).strip())
+    for key, value in result.items():
+        if key not in ("warnings", "error"):
+            _surface(value)
 
 
-class MetaforBackend:
-    """Adapter for R's metafor ``rma()``."""
+def _r_value(session: _Session, value: Any) -> Any:
+    """numpy float arrays -> R double vectors; sequences of str -> R character vectors."""
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return session.float_vector(value)
+    if isinstance(value, np.ndarray | Sequence) and not isinstance(value, str):
+        return session.str_vector([str(v) for v in value])
+    return value
+
+
+class MetaforBackend(EngineBase):
+    """Adapter for R's metafor: rma(), regtest(), ranktest(), mixed-effects models."""
 
     name = "metafor"
     description = "R metafor rma() through rpy2"
     methods = frozenset({"FE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM"})
-    features = frozenset({"pool"})
+    features = frozenset({
+        "leave_one_out", "subgroups_separate", "subgroups_common",
+        "egger_classic", "egger_metafor-rma", "begg",
+    })
     max_studies = None
 
     def status(self) -> BackendStatus:
@@ -150,13 +185,15 @@ class MetaforBackend:
             self.name, True, version=f"{session.metafor_version} (R {session.r_version})"
         )
 
-    def pool(self, studies: StudySet, method: Method, level: float) -> PoolResult:
-        out = call_r("mb_rma", studies.yi, studies.vi, method.name, level, "z")
+    def _result(
+        self, studies: StudySet, method: Method, level: float, out: dict[str, Any]
+    ) -> PoolResult:
+        """PoolResult from the numbers of one mb_fit_numbers() list."""
         df = studies.k - 1
-        notes = ["metafor.tolerance"]
+        conventions = ["metafor.tolerance"]
         extra: dict[str, Any] = {}
         if method.random_effects and method.name != "DL":
-            notes.append("metafor.i2_from_tau2")
+            conventions.append("metafor.i2_from_tau2")
             extra["i2_q"] = het.i2_from_q(out["q"], df)
         return assemble(
             studies, method, level,
@@ -167,8 +204,63 @@ class MetaforBackend:
             i2=_na(out["i2"]) if df > 0 else float("nan"),
             h2=_na(out["h2"]) if df > 0 else float("nan"),
             q_p=_na(out["q_p"]) if df > 0 else float("nan"),
-            converged=bool(out["converged"]), conventions=notes, extra=extra,
+            converged=bool(out["converged"]), conventions=conventions, extra=extra,
         )
+
+    def pool(self, studies: StudySet, method: Method, level: float) -> PoolResult:
+        out = call_r("mb_rma", studies.yi, studies.vi, method.name, level)
+        return self._result(studies, method, level, out)
+
+    def leave_one_out(self, studies: StudySet, method: Method, level: float) -> LeaveOneOut:
+        out = call_r("mb_leave1out", studies.yi, studies.vi, method.name, level)
+        results = tuple(
+            self._result(studies.drop(label), method, level, fit)
+            for label, fit in zip(studies.labels, out["fits"], strict=True)
+        )
+        return LeaveOneOut(
+            self.pool(studies, method, level), results, studies.labels,
+            f"{studies.k} rma() fits in one R call",
+        )
+
+    def subgroups(
+        self, studies: StudySet, by: str, method: Method, level: float, tau2: Tau2Rule
+    ) -> SubgroupAnalysis:
+        parts = {str(g): s for g, s in studies.groupby(by).items()}
+        labels = [str(v) for v in studies.covariates[by]]
+        if tau2 == "common":
+            out = call_r("mb_subgroups_common", studies.yi, studies.vi, labels, method.name,
+                         level)
+            return SubgroupAnalysis(
+                by, "common", method.name, self.name, {}, out["qm"], int(out["qm_df"]),
+                out["qm_p"], how="rma(mods = ~ factor(group)): omnibus QM test",
+                tau2_common=out["tau2"],
+            )
+        out = call_r("mb_subgroups_separate", studies.yi, studies.vi, labels, method.name,
+                     level)
+        groups = {
+            g: self._result(parts[g], method if parts[g].k > 1 else METHODS["FE"], level, fit)
+            for g, fit in zip(out["groups"] if isinstance(out["groups"], list)
+                              else [out["groups"]], out["fits"].values(), strict=True)
+        }
+        test = out["between"]
+        return SubgroupAnalysis(
+            by, "separate", method.name, self.name, groups, test["q"], int(test["df"]),
+            test["q_p"],
+            how="rma() per subgroup + rma(method = 'FE') on the subgroup estimates, one R call",
+            notes=_single_study_notes(groups, method),
+        )
+
+    def egger(self, studies: StudySet, variant: EggerVariant) -> EggerTest:
+        model = "lm" if variant == "classic" else "rma"
+        out = call_r("mb_regtest", studies.yi, studies.vi, model)
+        return EggerTest(
+            variant, out["bias"], out["bias_se"], out["statistic"],
+            _na(out["df"]), out["p"], self.name, f"regtest(model = \"{model}\")",
+        )
+
+    def begg(self, studies: StudySet) -> BeggTest:
+        out = call_r("mb_ranktest", studies.yi, studies.vi)
+        return BeggTest(out["tau"], out["p"], self.name, "ranktest()")
 
 
 def _na(value: Any) -> float:

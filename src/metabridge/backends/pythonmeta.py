@@ -14,12 +14,13 @@ from functools import cache
 from importlib import metadata
 from typing import Any
 
+from ..analyses.types import EggerTest, EggerVariant
 from ..conversions import normal_quantile
 from ..errors import EngineError
-from ..methods import Method
+from ..methods import METHODS, Method
 from ..result import PoolResult
 from ..studies import StudySet
-from .base import BackendStatus, assemble
+from .base import BackendStatus, EngineBase, assemble
 
 #: PythonMeta refuses larger sets ("studies should less than 200").
 MAX_STUDIES = 200
@@ -45,13 +46,13 @@ def _engine() -> Any:
     return PythonMeta
 
 
-class PythonMetaBackend:
+class PythonMetaBackend(EngineBase):
     """Adapter for PythonMeta's ``Meta`` class."""
 
     name = "pythonmeta"
     description = "PythonMeta 1.x (Python; RevMan 5 algorithms)"
     methods = frozenset({"FE", "DL"})
-    features = frozenset({"pool"})
+    features = frozenset({"egger_classic"})
     max_studies = MAX_STUDIES
 
     def status(self) -> BackendStatus:
@@ -65,9 +66,9 @@ class PythonMetaBackend:
             )
         return BackendStatus(self.name, True, version=version)
 
-    def pool(self, studies: StudySet, method: Method, level: float) -> PoolResult:
-        engine = _engine()
-        meta = engine.Meta()
+    def _run(self, studies: StudySet, method: Method) -> tuple[Any, list[Any]]:
+        """PythonMeta's Meta.meta0 on the studies as mean differences; returns (meta, rows)."""
+        meta = _engine().Meta()
         meta.datatype = "CONT"
         meta.effect = "MD"
         meta.algorithm = "IV"
@@ -77,9 +78,12 @@ class PythonMetaBackend:
             for y, s, label in zip(studies.yi, studies.sei, studies.labels, strict=True)
         ]
         try:
-            out = meta.meta0(rows)
+            return meta, meta.meta0(rows)
         except Exception as exc:  # PythonMeta raises bare Exception("error.(...)")
             raise EngineError(self.name, str(exc)) from None
+
+    def pool(self, studies: StudySet, method: Method, level: float) -> PoolResult:
+        _, out = self._run(studies, method)
         total, per_study = out[0], out[1:]
         estimate, se, q = float(total[1]), float(total[6]), float(total[7])
         df = studies.k - 1
@@ -103,4 +107,18 @@ class PythonMetaBackend:
                 "pythonmeta.abs_z", "pythonmeta.ci_196",
             ],
             extra={"p_engine": total[11], "q_p_engine": total[8], "z_engine": float(total[10])},
+        )
+
+    def egger(self, studies: StudySet, variant: EggerVariant) -> EggerTest:
+        """PythonMeta's Eggers_test: OLS of y/se on 1/se, t-test of the intercept."""
+        if variant != "classic":
+            return super().egger(studies, variant)
+        meta, out = self._run(studies, METHODS["FE"])
+        try:
+            bias, t, p, sd, _ = meta.Eggers_test(out)
+        except Exception as exc:  # bare Exception from PythonMeta
+            raise EngineError(self.name, str(exc)) from None
+        return EggerTest(
+            "classic", float(bias), float(sd), float(t), float(studies.k - 2), float(p),
+            self.name, "PythonMeta Eggers_test",
         )

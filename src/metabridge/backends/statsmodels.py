@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from ..analyses.types import EggerTest, EggerVariant
 from ..methods import Method
 from ..result import PoolResult
 from ..studies import StudySet
-from .base import BackendStatus, assemble
+from .base import BackendStatus, EngineBase, assemble
 
 #: Paule-Mandel tolerance on Q(tau^2) - df, and iteration cap (see pm_tolerance).
 PM_ATOL = 1e-12
@@ -31,13 +32,13 @@ def _engine() -> Any:
     return meta_analysis
 
 
-class StatsmodelsBackend:
-    """Adapter for statsmodels' ``combine_effects``."""
+class StatsmodelsBackend(EngineBase):
+    """Adapter for statsmodels' ``combine_effects`` (and OLS for Egger's test)."""
 
     name = "statsmodels"
     description = "statsmodels.stats.meta_analysis.combine_effects (Python)"
     methods = frozenset({"FE", "DL", "PM"})
-    features = frozenset({"pool"})
+    features = frozenset({"egger_classic"})
     max_studies = None
 
     def status(self) -> BackendStatus:
@@ -91,6 +92,19 @@ class StatsmodelsBackend:
             h2=float(res.h2) if df > 0 else float("nan"),
             q_p=float(res.test_homogeneity().pvalue) if df > 0 else float("nan"),
             converged=converged, conventions=notes, extra=extra,
+        )
+
+    def egger(self, studies: StudySet, variant: EggerVariant) -> EggerTest:
+        """Classic Egger test: ``OLS(y/se ~ 1 + 1/se)``, t-test of the intercept."""
+        if variant != "classic":
+            return super().egger(studies, variant)
+        import statsmodels.api as sm
+
+        se = studies.sei
+        fit = sm.OLS(studies.yi / se, sm.add_constant(1.0 / se)).fit()
+        return EggerTest(
+            "classic", float(fit.params[0]), float(fit.bse[0]), float(fit.tvalues[0]),
+            float(fit.df_resid), float(fit.pvalues[0]), self.name, "statsmodels OLS",
         )
 
 

@@ -1,0 +1,123 @@
+"""Analysis verbs beyond one pooled estimate, dispatched to an engine.
+
+Each verb runs natively where the engine has it (metafor: leave1out-style fits,
+subgroup models, regtest, ranktest) and is otherwise assembled from the engine's
+own pooling calls; the result's ``how`` says which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..backends import REGISTRY, Backend, get_backend, require_backend
+from ..errors import InsufficientStudiesError, InvalidArgumentError, UnsupportedMethodError
+from ..facade import resolve
+from ..result import PoolResult
+from ..studies import StudySet
+from .types import BeggTest, EggerTest, EggerVariant, LeaveOneOut, SubgroupAnalysis, Tau2Rule
+
+
+def leave_one_out(
+    studies: StudySet, method: str = "DL", backend: str = "statsmodels", level: float = 0.95
+) -> LeaveOneOut:
+    """Refit without each study in turn: one PoolResult per omitted study."""
+    engine, chosen, level = resolve(studies, method, backend, level)
+    if chosen.random_effects and studies.k < 3:
+        raise InsufficientStudiesError(
+            f"leave-one-out with {chosen.name} needs k >= 3 (each fit keeps k - 1 >= 2 studies)"
+        )
+    return engine.leave_one_out(studies, chosen, level)
+
+
+def exclude(
+    studies: StudySet,
+    labels: str | Iterable[str],
+    method: str = "DL",
+    backend: str = "statsmodels",
+    level: float = 0.95,
+) -> PoolResult:
+    """Sensitivity analysis: pool without the named studies."""
+    names = [labels] if isinstance(labels, str) else list(labels)
+    kept = studies.drop(*names)
+    engine, chosen, level = resolve(kept, method, backend, level)
+    return engine.pool(kept, chosen, level)
+
+
+def subgroups(
+    studies: StudySet,
+    by: str,
+    method: str = "DL",
+    backend: str = "statsmodels",
+    tau2: Tau2Rule = "separate",
+    level: float = 0.95,
+) -> SubgroupAnalysis:
+    """Pooled result per subgroup of column ``by`` and the test for subgroup differences.
+
+    ``tau2="separate"`` (RevMan 5 / R meta, the paper's convention): each subgroup
+    its own tau^2, Q-between on the subgroup estimates.  ``tau2="common"``: one
+    tau^2 (metafor's mixed-effects moderator test).
+    """
+    if tau2 not in ("separate", "common"):
+        raise InvalidArgumentError(f"tau2 must be 'separate' or 'common', got {tau2!r}")
+    engine, chosen, level = resolve(studies, method, backend, level)
+    groups = studies.groupby(by)
+    if len(groups) < 2:
+        raise InsufficientStudiesError(
+            f"column {by!r} has one value ({next(iter(groups))!r}); subgroups need at least two"
+        )
+    native = f"subgroups_{tau2}" in engine.features
+    if tau2 == "common" and not native and chosen.name not in ("FE", "DL"):
+        raise UnsupportedMethodError(
+            f"subgroups with a common tau^2 and {chosen.name}", engine.name,
+            _with_feature("subgroups_common"),
+        )
+    return engine.subgroups(studies, by, chosen, level, tau2)
+
+
+def egger(
+    studies: StudySet, backend: str = "statsmodels", variant: EggerVariant = "classic"
+) -> EggerTest:
+    """Regression test for funnel-plot asymmetry.
+
+    ``classic``: Egger et al. 1997, OLS of y/se on 1/se, t-test of the intercept
+    (metafor ``regtest(model="lm")``, PythonMeta ``Eggers_test``).
+    ``metafor-rma``: metafor's default ``regtest()`` (meta-regression on se, z test).
+    """
+    if variant not in ("classic", "metafor-rma"):
+        raise InvalidArgumentError(f"variant must be 'classic' or 'metafor-rma', got {variant!r}")
+    engine = _engine_with(backend, f"egger_{variant}", f"Egger test ({variant})")
+    if studies.k < 3:
+        raise InsufficientStudiesError(f"Egger's test needs k >= 3 studies, got {studies.k}")
+    return engine.egger(studies, variant)
+
+
+def begg(studies: StudySet, backend: str = "metafor") -> BeggTest:
+    """Begg & Mazumdar (1994) rank correlation test (metafor ``ranktest``)."""
+    engine = _engine_with(backend, "begg", "Begg rank test")
+    if studies.k < 3:
+        raise InsufficientStudiesError(f"Begg's test needs k >= 3 studies, got {studies.k}")
+    return engine.begg(studies)
+
+
+def _with_feature(feature: str) -> tuple[str, ...]:
+    return tuple(name for name in REGISTRY if feature in get_backend(name).features)
+
+
+def _engine_with(backend: str, feature: str, what: str) -> Backend:
+    engine = require_backend(backend)
+    if feature not in engine.features:
+        raise UnsupportedMethodError(what, engine.name, _with_feature(feature))
+    return engine
+
+
+__all__ = [
+    "BeggTest",
+    "EggerTest",
+    "LeaveOneOut",
+    "SubgroupAnalysis",
+    "begg",
+    "egger",
+    "exclude",
+    "leave_one_out",
+    "subgroups",
+]

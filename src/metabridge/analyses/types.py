@@ -1,0 +1,139 @@
+"""Result types of the analyses beyond a single pooled estimate.
+
+Each records which engine computed it and ``how``: natively in one engine call,
+or assembled by metabridge from the engine's own pooling calls.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pandas as pd
+
+from ..result import STAT_FIELDS, PoolResult
+
+Tau2Rule = Literal["separate", "common"]
+EggerVariant = Literal["classic", "metafor-rma"]
+
+
+def _rows(results: dict[str, PoolResult], key: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{key: name, "k": r.k} | {f: getattr(r, f) for f in STAT_FIELDS}
+         for name, r in results.items()]
+    )
+
+
+@dataclass(frozen=True)
+class LeaveOneOut:
+    """The pooled estimate refitted without each study in turn."""
+
+    full: PoolResult
+    results: tuple[PoolResult, ...]
+    omitted: tuple[str, ...]
+    how: str
+
+    @property
+    def backend(self) -> str:
+        return self.full.backend
+
+    @property
+    def method(self) -> str:
+        return self.full.method
+
+    def table(self) -> pd.DataFrame:
+        """One row per omitted study."""
+        return _rows(dict(zip(self.omitted, self.results, strict=True)), "omitted")
+
+    def estimate_range(self) -> tuple[float, float]:
+        """Smallest and largest pooled estimate over the omissions (analysis scale)."""
+        values = [r.estimate for r in self.results]
+        return min(values), max(values)
+
+    def __str__(self) -> str:
+        return (f"Leave-one-out ({self.method}, {self.backend}; {self.how})\n"
+                + self.table().to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+
+
+@dataclass(frozen=True)
+class SubgroupAnalysis:
+    """Per-subgroup pooled results and the test for subgroup differences.
+
+    ``tau2="separate"``: each subgroup has its own tau^2 and the test is Cochran's
+    Q of a fixed-effect meta-analysis of the subgroup estimates (RevMan 5, R meta;
+    Borenstein et al. 2009 ch. 19).  ``tau2="common"``: one tau^2 for all
+    subgroups, the omnibus Wald test of a factor moderator (metafor's mixed-effects
+    model; for DL identical to R meta's ``tau.common = TRUE``).
+    """
+
+    by: str
+    tau2_rule: Tau2Rule
+    method: str
+    backend: str
+    groups: dict[str, PoolResult]
+    q_between: float
+    df: int
+    p: float
+    how: str
+    tau2_common: float | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    def table(self) -> pd.DataFrame:
+        """One row per subgroup."""
+        return _rows(self.groups, self.by)
+
+    def __str__(self) -> str:
+        head = (f"Subgroups by {self.by!r} ({self.method}, tau^2 {self.tau2_rule}; "
+                f"{self.backend}; {self.how})")
+        test = (f"Test for subgroup differences: Q = {self.q_between:.4f}, df = {self.df}, "
+                f"p = {self.p:.4f}")
+        lines = [head]
+        if self.groups:
+            lines.append(self.table().to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+        if self.tau2_common is not None:
+            lines.append(f"common tau^2 = {self.tau2_common:.4f}")
+        return "\n".join([*lines, test, *self.notes])
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(str(self))}</pre>"
+
+
+@dataclass(frozen=True)
+class EggerTest:
+    """A regression test for funnel-plot asymmetry.
+
+    ``classic`` (Egger et al. 1997, BMJ 315:629): OLS of y_i/se_i on 1/se_i; the
+    intercept (``bias``) is tested with t on k - 2 df.  Identical to metafor's
+    ``regtest(model="lm")``.  ``metafor-rma`` is metafor's default ``regtest()``:
+    a meta-regression on se_i with the model's tau^2, z test.
+    """
+
+    variant: EggerVariant
+    bias: float
+    bias_se: float
+    statistic: float
+    df: float
+    p: float
+    backend: str
+    how: str
+
+    def __str__(self) -> str:
+        stat = "t" if self.variant == "classic" else "z"
+        df = f", df = {self.df:g}" if self.variant == "classic" else ""
+        return (f"Egger test ({self.variant}; {self.backend}, {self.how}): bias = {self.bias:.4f} "
+                f"(SE {self.bias_se:.4f}), {stat} = {self.statistic:.4f}{df}, p = {self.p:.4f}")
+
+
+@dataclass(frozen=True)
+class BeggTest:
+    """Begg & Mazumdar (1994) rank correlation test (Kendall's tau)."""
+
+    tau: float
+    p: float
+    backend: str
+    how: str
+
+    def __str__(self) -> str:
+        return (f"Begg rank test ({self.backend}, {self.how}): "
+                f"Kendall's tau = {self.tau:.4f}, p = {self.p:.4f}")
