@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
 
@@ -113,7 +113,7 @@ class PoolResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python dict of every field (weights and labels as lists)."""
-        out = asdict(self)
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["weights"] = list(self.weights)
         out["labels"] = list(self.labels)
         out["derived"] = sorted(self.derived)

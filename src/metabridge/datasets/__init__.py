@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from importlib import resources
 
 import numpy as np
@@ -63,6 +64,14 @@ def ferritin_car_t(outcome: str = "PFS") -> StudySet:
     )
 
 
+def ferritin_prisma() -> dict[str, int]:
+    """PRISMA flow counts of Cheng & Song 2025 (Results and Figure 1)."""
+    with resources.files(__package__).joinpath("ferritin_car_t_prisma.toml").open("rb") as fh:
+        data = tomllib.load(fh)
+    data.pop("provenance")
+    return {key: int(value) for key, value in data.items()}
+
+
 def bcg() -> StudySet:
     """BCG vaccine trials as log risk ratios (vaccinated vs not), k = 13.
 
@@ -80,4 +89,11 @@ def bcg() -> StudySet:
     )
 
 
-__all__ = ["OUTCOMES", "UNIVARIATE_STUDY", "bcg", "ferritin_car_t", "ferritin_studies"]
+__all__ = [
+    "OUTCOMES",
+    "UNIVARIATE_STUDY",
+    "bcg",
+    "ferritin_car_t",
+    "ferritin_prisma",
+    "ferritin_studies",
+]

@@ -1,0 +1,256 @@
+"""Reproduce Cheng & Song 2025 on every engine and check each published number.
+
+The published numbers live in ``validation/targets.toml`` (with citation and
+printed precision).  Every computed value comes from the engines through the
+facade verbs; nothing published is copied into an output.  A computed number
+PASSes when it rounds half away from zero to the published value at the printed
+number of decimals (or is below a printed bound such as "P < 0.001").
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import analyses, datasets
+from ._resources import targets_file
+from .backends import REGISTRY, get_backend
+from .errors import MetabridgeError
+from .facade import pool
+
+#: Pooling method and conventions of the paper (RevMan 5 DerSimonian-Laird).
+PAPER_METHOD = "DL"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One published number: where it is, its printed value and precision."""
+
+    outcome: str
+    analysis: str
+    quantity: str
+    value: float
+    decimals: int
+    where: str
+    by: str | None = None
+    bound: str | None = None
+
+    @property
+    def name(self) -> str:
+        by = f"[{self.by}]" if self.by else ""
+        return f"{self.outcome} {self.analysis}{by} {self.quantity}"
+
+    @property
+    def printed(self) -> str:
+        text = f"{self.value:.{self.decimals}f}"
+        return f"< {text}" if self.bound == "below" else text
+
+    def check(self, computed: float) -> bool:
+        """PASS if ``computed`` rounds to the printed value (or is below the bound)."""
+        if computed is None or math.isnan(computed):
+            return False
+        if self.bound == "below":
+            return computed < self.value
+        return round_half_up(computed, self.decimals) == Decimal(self.printed)
+
+
+def round_half_up(value: float, decimals: int) -> Decimal:
+    """Round as printed tables do: half away from zero, from the shortest repr."""
+    quantum = Decimal(1).scaleb(-decimals)
+    return Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def load_targets(path: str | Path | None = None) -> tuple[dict[str, Any], tuple[Target, ...]]:
+    """(source table, targets) from targets.toml."""
+    with open(path or targets_file(), "rb") as handle:
+        data = tomllib.load(handle)
+    return data["source"], tuple(Target(**row) for row in data["target"])
+
+
+@dataclass(frozen=True)
+class Computed:
+    """One computed value for a target on one engine, and how it was obtained."""
+
+    value: float
+    how: str
+    error: str = ""
+
+
+@dataclass
+class _Analyses:
+    """The analyses of one outcome on one engine, computed lazily and once each."""
+
+    outcome: str
+    backend: str
+    method: str = PAPER_METHOD
+    cache: dict[tuple[str, str | None], Any] = field(default_factory=dict)
+
+    def get(self, analysis: str, by: str | None) -> Any:
+        key = (analysis, by)
+        if key not in self.cache:
+            self.cache[key] = self._run(analysis, by)
+        return self.cache[key]
+
+    def _run(self, analysis: str, by: str | None) -> Any:
+        studies = datasets.ferritin_car_t(self.outcome)
+        if analysis == "pooled":
+            return pool(studies, self.method, self.backend)
+        if analysis == "loo":
+            return analyses.leave_one_out(studies, self.method, self.backend)
+        if analysis == "exclusion":
+            return analyses.exclude(studies, datasets.UNIVARIATE_STUDY, self.method, self.backend)
+        if analysis in ("subgroup", "subgroup_common"):
+            rule = "separate" if analysis == "subgroup" else "common"
+            return analyses.subgroups(studies, str(by), self.method, self.backend, tau2=rule)
+        if analysis == "egger":
+            return analyses.egger(studies, self.backend, "classic")
+        raise MetabridgeError(f"unknown analysis {analysis!r} in targets")
+
+
+def _pooled_value(result: Any, quantity: str) -> float:
+    ratio = result.exp()
+    return {
+        "hr": ratio.estimate, "ci_low": ratio.ci_low, "ci_high": ratio.ci_high,
+        "i2": result.i2, "p": result.p,
+    }[quantity]
+
+
+_EXTRACT: dict[str, Callable[[Any, str], tuple[float, str]]] = {
+    "pooled": lambda r, q: (_pooled_value(r, q), _how_pool(r, q)),
+    "exclusion": lambda r, q: (_pooled_value(r, q), _how_pool(r, q)),
+    "loo": lambda r, q: (
+        math.exp(r.estimate_range()[0 if q == "hr_min" else 1]), r.how,
+    ),
+    "subgroup": lambda r, q: (r.p, r.how),
+    "egger": lambda r, q: (r.p, r.how),
+}
+
+
+def _how_pool(result: Any, quantity: str) -> str:
+    field_name = {"hr": "estimate", "ci_low": "ci_low", "ci_high": "ci_high"}.get(
+        quantity, quantity
+    )
+    if field_name in result.derived:
+        return f"{field_name} computed by metabridge from {result.backend}'s output"
+    return f"{result.backend} native"
+
+
+def compute(target: Target, runner: _Analyses) -> Computed:
+    """The engine's value for one target (or the reason it has none)."""
+    try:
+        result = runner.get(target.analysis, target.by)
+        value, how = _EXTRACT[target.analysis](result, target.quantity)
+    except MetabridgeError as exc:
+        return Computed(float("nan"), "", error=str(exc))
+    return Computed(float(value), how)
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """Published vs computed for every target on every engine."""
+
+    source: dict[str, Any]
+    targets: tuple[Target, ...]
+    backends: tuple[str, ...]
+    values: dict[tuple[int, str], Computed]
+    missing: dict[str, str]
+    runs: dict[tuple[str, str], _Analyses] = field(default_factory=dict)
+
+    def analysis(self, backend: str, outcome: str, analysis: str, by: str | None = None) -> Any:
+        """The (cached) analysis object behind the targets, e.g. a PoolResult."""
+        return self.runs[(backend, outcome)].get(analysis, by)
+
+    def status(self, index: int, backend: str) -> str:
+        computed = self.values[(index, backend)]
+        if computed.error:
+            return "FAIL"
+        return "PASS" if self.targets[index].check(computed.value) else "FAIL"
+
+    @property
+    def failures(self) -> list[tuple[Target, str, Computed]]:
+        return [
+            (t, b, self.values[(i, b)])
+            for i, t in enumerate(self.targets) for b in self.backends
+            if self.status(i, b) == "FAIL"
+        ]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures and bool(self.backends)
+
+    def frame(self) -> pd.DataFrame:
+        """Long table: one row per (target, engine)."""
+        rows = []
+        for i, t in enumerate(self.targets):
+            for b in self.backends:
+                c = self.values[(i, b)]
+                rows.append({
+                    "outcome": t.outcome, "analysis": t.analysis, "by": t.by or "",
+                    "quantity": t.quantity, "published": t.printed, "decimals": t.decimals,
+                    "where": t.where, "backend": b, "computed": c.value,
+                    "computed_rounded": _shown(t, c), "status": self.status(i, b),
+                    "how": c.how, "error": c.error,
+                })
+        return pd.DataFrame(rows)
+
+    def table(self) -> str:
+        """The published-vs-computed table as printed by ``metabridge reproduce``."""
+        head = ["target", "published", *self.backends]
+        rows = [head]
+        for i, t in enumerate(self.targets):
+            cells = [f"{_shown(t, self.values[(i, b)])} {self.status(i, b)}"
+                     for b in self.backends]
+            rows.append([t.name, t.printed, *cells])
+        widths = [max(len(r[c]) for r in rows) for c in range(len(head))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True))
+                 for r in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+    def summary(self) -> str:
+        n = len(self.targets) * len(self.backends)
+        bad = self.failures
+        lines = [f"{n - len(bad)}/{n} checks PASS on {', '.join(self.backends) or 'no engine'}."]
+        for t, b, c in bad:
+            reason = c.error or f"computed {c.value:.6g}, published {t.printed}"
+            lines.append(f"FAIL {t.name} on {b}: {reason}")
+        for name, reason in self.missing.items():
+            lines.append(f"MISSING engine {name}: {reason}")
+        return "\n".join(lines)
+
+
+def _shown(target: Target, computed: Computed) -> str:
+    if computed.error:
+        return "n/a"
+    if target.bound == "below":
+        return f"{computed.value:.2g}"
+    return str(round_half_up(computed.value, target.decimals))
+
+
+def reproduce(
+    backends: Iterable[str] | None = None, targets_path: str | Path | None = None
+) -> Reproduction:
+    """Run every published analysis on every requested (default: installed) engine."""
+    source, targets = load_targets(targets_path)
+    requested = tuple(backends) if backends is not None else tuple(REGISTRY)
+    usable: list[str] = []
+    missing: dict[str, str] = {}
+    for name in requested:
+        status = get_backend(name).status()
+        if status.available:
+            usable.append(status.name)
+        else:
+            missing[status.name] = status.reason
+    values = {}
+    runs = {(b, o): _Analyses(o, b) for b in usable for o in datasets.OUTCOMES}
+    for backend in usable:
+        for i, target in enumerate(targets):
+            values[(i, backend)] = compute(target, runs[(backend, target.outcome)])
+    return Reproduction(source, targets, tuple(usable), values, missing, runs)
