@@ -102,8 +102,11 @@ CONVENTIONS: tuple[Convention, ...] = (
         "metafor.i2_from_tau2", "metafor", ("i2", "h2"),
         "For random-effects models, I^2 = tau^2 / (tau^2 + s^2) and H^2 = (tau^2 + s^2) / s^2 "
         "with s^2 the 'typical' within-study variance (Higgins & Thompson 2002, eq. 9). For DL "
-        "this equals the Q-based (Q - df)/Q; for other estimators it differs.",
-        "Reported as metafor gives them; the Q-based I^2 is kept in extra['i2_q'].",
+        "with Q >= df these equal (Q - df)/Q and Q/df; when Q < df (tau^2 = 0) metafor's H^2 "
+        "is 1 while Q/df < 1; for other estimators both differ from the Q-based values. "
+        "(For FE models metafor uses the Q-based I^2 and H^2 = Q/df.)",
+        "Reported as metafor gives them; the Q-based values are kept in extra['i2_q'] and "
+        "extra['h2_q'] (and used by harmonised()).",
     ),
     Convention(
         "metafor.tolerance", "metafor", ("tau2",),
@@ -112,6 +115,14 @@ CONVENTIONS: tuple[Convention, ...] = (
         "metabridge calls rma() with control = list(threshold = 1e-10, tol = 1e-12, "
         "maxiter = 1000) so that differences between engines reflect estimators, not "
         "stopping rules.",
+    ),
+
+    Convention(
+        "metabridge.harmonised", "all", ("ci_low", "ci_high", "z", "p", "q_p", "i2", "h2"),
+        "Each engine's own conventions (CI quantile, P computation, I^2 definition).",
+        "PoolResult.harmonised() / compare(harmonise=True): CI with the exact normal quantile, "
+        "signed z, exact normal and chi-square P values, I^2 and H^2 from Q; the engine's "
+        "values are kept in extra['<field>_engine'].",
     ),
 )
 

@@ -78,11 +78,14 @@ def compare(
     methods: Iterable[str] = ("FE", "DL"),
     backends: Iterable[str] | None = None,
     level: float = 0.95,
+    harmonise: bool = False,
 ) -> Comparison:
     """Pool with every (backend, method) pair each engine offers; see :class:`Comparison`.
 
     ``backends=None`` uses every installed engine.  Pairs an engine lacks are
     listed in ``Comparison.skipped`` with the reason, never silently dropped.
+    ``harmonise=True`` puts every result under one convention
+    (:meth:`PoolResult.harmonised`), so the differences left are real.
     """
     chosen = [canonical_method(m) for m in methods]
     names = available_backends() if backends is None else tuple(backends)
@@ -94,7 +97,8 @@ def compare(
     for name in names:
         for method in chosen:
             try:
-                results.append(pool(studies, method.name, name, level))
+                result = pool(studies, method.name, name, level)
+                results.append(result.harmonised() if harmonise else result)
             except UnsupportedMethodError as exc:
                 skipped.append((name, method.name, str(exc)))
     return Comparison(tuple(results), tuple(skipped))

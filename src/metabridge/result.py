@@ -11,11 +11,13 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import Any
 
+from . import heterogeneity as het
 from .conventions import note
+from .conversions import normal_quantile
 from .errors import InvalidArgumentError
 from .methods import METHODS
 from .studies import MEASURES, RATIO_MEASURES
@@ -109,6 +111,28 @@ class PoolResult:
         return RatioView(
             self.measure, math.exp(self.estimate), math.exp(self.ci_low),
             math.exp(self.ci_high), self.level,
+        )
+
+    def harmonised(self) -> PoolResult:
+        """This result under one convention for every engine (see conventions table).
+
+        CI = estimate -/+ z_{1-alpha/2} SE with the exact normal quantile; signed
+        z = estimate / SE; p = 2 (1 - Phi(|z|)); Q p-value from chi-square;
+        I^2 = max(0, (Q - df)/Q) and H^2 = Q/df (Higgins & Thompson 2002).  The
+        engine's own values of changed fields are kept in ``extra`` as
+        ``<field>_engine``.  Only the z test (test = "z") is harmonised.
+        """
+        half = normal_quantile(self.level) * self.se
+        z = self.estimate / self.se
+        new = {
+            "ci_low": self.estimate - half, "ci_high": self.estimate + half, "z": z,
+            "p": het.z_pvalue(z), "q_p": het.q_pvalue(self.q, self.q_df),
+            "i2": het.i2_from_q(self.q, self.q_df), "h2": het.h2_from_q(self.q, self.q_df),
+        }
+        extra = dict(self.extra) | {f"{k}_engine": getattr(self, k) for k in new}
+        return replace(
+            self, **new, extra=extra, derived=self.derived | set(new),
+            conventions=(*self.conventions, "metabridge.harmonised"),
         )
 
     def to_dict(self) -> dict[str, Any]:

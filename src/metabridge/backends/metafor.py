@@ -192,9 +192,10 @@ class MetaforBackend(EngineBase):
         df = studies.k - 1
         conventions = ["metafor.tolerance"]
         extra: dict[str, Any] = {}
-        if method.random_effects and method.name != "DL":
+        if method.random_effects:
             conventions.append("metafor.i2_from_tau2")
             extra["i2_q"] = het.i2_from_q(out["q"], df)
+            extra["h2_q"] = het.h2_from_q(out["q"], df)
         return assemble(
             studies, method, level,
             backend=self.name, engine_version=_session().metafor_version,
