@@ -81,7 +81,7 @@ def main() -> int:
     parser.add_argument("--require-all", action="store_true",
                         help="fail if R/metafor cannot be set up or any engine is missing")
     args = parser.parse_args()
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (runs under any python3)
         say(f"metabridge needs Python >= 3.11; this is {sys.version.split()[0]}.")
         return 1
     with_r = ensure_r()
