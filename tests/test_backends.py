@@ -31,7 +31,8 @@ def test_registry_and_capabilities() -> None:
     assert list(table.index) == list(REGISTRY) == ["statsmodels", "pythonmeta", "metafor"]
     assert table.loc["statsmodels", ["FE", "DL", "PM"]].all()
     assert not table.loc["statsmodels", "REML"]
-    assert table.loc["pythonmeta", ["FE", "DL"]].all() and not table.loc["pythonmeta", "PM"]
+    assert table.loc["pythonmeta", ["FE", "DL"]].all()
+    assert not table.loc["pythonmeta", "PM"]
     assert table.loc["metafor", ["FE", "DL", "REML", "PM", "SJ", "EB"]].all()
 
 
@@ -61,9 +62,11 @@ def test_statsmodels_dl_is_truncated_at_zero_and_says_so() -> None:
     assert result.extra["tau2_untruncated"] < 0  # statsmodels' own value
     assert result.tau2 == 0.0
     fe = mb.pool(studies, "FE", "statsmodels")
-    assert result.estimate == fe.estimate and result.se == fe.se
+    assert result.estimate == fe.estimate
+    assert result.se == fe.se
     assert "statsmodels.dl_untruncated" in result.conventions
-    assert result.extra["i2_untruncated"] < 0 and result.i2 == 0.0
+    assert result.extra["i2_untruncated"] < 0
+    assert result.i2 == 0.0
 
 
 def test_derived_statistics_are_labelled() -> None:
@@ -122,7 +125,8 @@ def test_missing_rpy2_is_reported_with_what_to_install() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     reason, available = proc.stdout.strip().splitlines()[-2:]
-    assert "rpy2 is not installed" in reason and "metabridge[r]" in reason
+    assert "rpy2 is not installed" in reason
+    assert "metabridge[r]" in reason
     assert "metafor" not in available
 
 
@@ -138,7 +142,8 @@ def test_missing_pythonmeta_is_reported() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     reason, k = proc.stdout.strip().splitlines()[-2:]
-    assert "metabridge[pythonmeta]" in reason and k == "13"
+    assert "metabridge[pythonmeta]" in reason
+    assert k == "13"
 
 
 def test_pythonmeta_does_not_touch_the_users_logging() -> None:

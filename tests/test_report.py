@@ -35,7 +35,8 @@ def test_html_shows_every_figure(report: Path) -> None:
     html = (report / "report.html").read_text(encoding="utf-8")
     shown = set(re.findall(r'<img src="figures/([^"]+)\.png"', html))
     on_disk = {p.stem for p in (report / "figures").glob("*.png")}
-    assert shown == on_disk and len(shown) == 11
+    assert shown == on_disk
+    assert len(shown) == 11
     assert "RECONSTRUCTED" in html
 
 

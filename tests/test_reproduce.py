@@ -41,9 +41,12 @@ def test_rounding_is_half_away_from_zero(value: float, decimals: int, expected: 
 
 def test_target_check() -> None:
     hr = Target("PFS", "pooled", "hr", 2.15, 2, "x")
-    assert hr.check(2.1499) and hr.check(2.154) and not hr.check(2.156)
+    assert hr.check(2.1499)
+    assert hr.check(2.154)
+    assert not hr.check(2.156)
     p = Target("PFS", "pooled", "p", 0.001, 3, "x", bound="below")
-    assert p.check(1e-12) and not p.check(0.001)
+    assert p.check(1e-12)
+    assert not p.check(0.001)
     assert not hr.check(float("nan"))
 
 
@@ -54,7 +57,8 @@ def test_every_engine_reproduces_every_published_number() -> None:
     assert run.backends == ENGINES
     assert run.failures == [], run.summary()
     frame = run.frame()
-    assert len(frame) == 30 * len(ENGINES) and (frame["status"] == "PASS").all()
+    assert len(frame) == 30 * len(ENGINES)
+    assert (frame["status"] == "PASS").all()
 
 
 def test_values_are_computed_from_the_data(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,7 +73,8 @@ def test_values_are_computed_from_the_data(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(mb.datasets, "ferritin_car_t", shifted)
     run = reproduce(["statsmodels"])
     failed = {(t.outcome, t.analysis, t.quantity) for t, _, _ in run.failures}
-    assert ("PFS", "pooled", "hr") in failed and ("OS", "pooled", "hr") in failed
+    assert ("PFS", "pooled", "hr") in failed
+    assert ("OS", "pooled", "hr") in failed
     assert not run.passed
     assert cli.main(["reproduce", "--backend", "statsmodels", "--no-report"]) == 1
 
