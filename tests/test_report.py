@@ -73,3 +73,11 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("metabridge: error: study 'b', field 'ratio'")
+
+
+def test_conventions_doc_matches_the_code() -> None:
+    from metabridge.conventions import conventions_markdown
+
+    doc = Path(__file__).parent.parent / "docs" / "conventions.md"
+    assert doc.read_text(encoding="utf-8") == conventions_markdown(), (
+        "regenerate: metabridge conventions --markdown > docs/conventions.md")

@@ -41,9 +41,12 @@ def _backends(_: argparse.Namespace) -> int:
     return 0
 
 
-def _conventions(_: argparse.Namespace) -> int:
-    from .conventions import CONVENTIONS
+def _conventions(args: argparse.Namespace) -> int:
+    from .conventions import CONVENTIONS, conventions_markdown
 
+    if args.markdown:
+        print(conventions_markdown(), end="")
+        return 0
     for c in CONVENTIONS:
         print(f"[{c.key}] ({', '.join(c.quantities)})\n  engine:     {c.engine}\n"
               f"  metabridge: {c.metabridge}\n")
@@ -84,8 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("backends", help="which engines run here, and what each offers").set_defaults(
         run=_backends)
-    sub.add_parser("conventions", help="documented differences between engines").set_defaults(
-        run=_conventions)
+    conv = sub.add_parser("conventions", help="documented differences between engines")
+    conv.add_argument("--markdown", action="store_true", help="as docs/conventions.md")
+    conv.set_defaults(run=_conventions)
 
     cmp_ = sub.add_parser("compare", help="pool a CSV with every engine and method")
     cmp_.add_argument("csv")
