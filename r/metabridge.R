@@ -32,10 +32,13 @@ mb_capture <- function(expr) {
   list(value = value, error = NULL, warnings = warnings)
 }
 
-# The numbers of a fitted rma.uni model that PoolResult needs.
+# The numbers of a fitted rma.uni model that PoolResult needs (with predict()'s
+# prediction interval for random-effects models).
 mb_fit_numbers <- function(fit) {
   k <- fit$k
-  list(estimate = as.numeric(coef(fit)), se = as.numeric(fit$se),
+  pred <- if (fit$tau2.fix || fit$method %in% c("FE", "EE", "CE")) NULL else predict(fit)
+  list(pi_lb = if (is.null(pred)) NA_real_ else as.numeric(pred$pi.lb),
+       pi_ub = if (is.null(pred)) NA_real_ else as.numeric(pred$pi.ub),estimate = as.numeric(coef(fit)), se = as.numeric(fit$se),
        ci_lb = as.numeric(fit$ci.lb), ci_ub = as.numeric(fit$ci.ub),
        zval = as.numeric(fit$zval), pval = as.numeric(fit$pval),
        tau2 = as.numeric(fit$tau2), i2 = as.numeric(fit$I2), h2 = as.numeric(fit$H2),

@@ -71,8 +71,8 @@ def test_statsmodels_dl_is_truncated_at_zero_and_says_so() -> None:
 
 def test_derived_statistics_are_labelled() -> None:
     result = mb.pool(mb.datasets.bcg(), "DL", "statsmodels")
-    assert result.derived == {"z", "p"}
-    assert "Computed by metabridge, not by statsmodels: p, z" in result.summary()
+    assert result.derived == {"z", "p", "pi_low", "pi_high"}
+    assert "Computed by metabridge, not by statsmodels: p, pi_high, pi_low, z" in result.summary()
     pm = mb.pool(mb.datasets.bcg(), "DL", "pythonmeta")
     assert {"z", "p", "q_p", "h2"} <= pm.derived
     assert isinstance(pm.extra["p_engine"], str)  # PythonMeta's table-interpolated string

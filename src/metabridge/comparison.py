@@ -24,12 +24,13 @@ class Comparison:
 
     results: tuple[PoolResult, ...]
     skipped: tuple[tuple[str, str, str], ...] = ()
+    harmonised: bool = False
 
     @property
     def table(self) -> pd.DataFrame:
         """Tidy table: one row per (backend, method), one column per statistic."""
         rows = [
-            {"backend": r.backend, "method": r.method, "k": r.k}
+            {"backend": r.backend, "method": r.method, "test": r.test, "k": r.k}
             | {f: getattr(r, f) for f in STAT_FIELDS}
             | {"converged": r.converged, "derived": ", ".join(sorted(r.derived))}
             for r in self.results
@@ -37,8 +38,8 @@ class Comparison:
         return pd.DataFrame(rows)
 
     def pivot(self, quantity: str = "estimate") -> pd.DataFrame:
-        """method x backend table of one statistic."""
-        return self.table.pivot(index="method", columns="backend", values=quantity)
+        """(method, test) x backend table of one statistic."""
+        return self.table.pivot(index=["method", "test"], columns="backend", values=quantity)
 
     def differences(self, tolerance: float = TOLERANCE) -> pd.DataFrame:
         """Per method and statistic: the largest gap between engines and its known cause.
@@ -49,10 +50,10 @@ class Comparison:
         in the engines involved.
         """
         rows = []
-        by_method: dict[str, list[PoolResult]] = {}
+        by_method: dict[tuple[str, str], list[PoolResult]] = {}
         for r in self.results:
-            by_method.setdefault(r.method, []).append(r)
-        for method, group in by_method.items():
+            by_method.setdefault((r.method, r.test), []).append(r)
+        for (method, test), group in by_method.items():
             if len(group) < 2:
                 continue
             for quantity in COMPARED:
@@ -61,6 +62,7 @@ class Comparison:
                 agree = bool(np.isnan(gap) or gap <= tolerance * scale)
                 rows.append({
                     "method": method,
+                    "test": test,
                     "quantity": quantity,
                     "max_abs_diff": gap,
                     "between": " vs ".join(r.backend for r in pair),
@@ -68,6 +70,11 @@ class Comparison:
                     "explained_by": "" if agree else _causes(pair, quantity),
                 })
         return pd.DataFrame(rows)
+
+    def discrepancies(self, tolerance: float = TOLERANCE) -> pd.DataFrame:
+        """Only the statistics where engines differ beyond ``tolerance``, with causes."""
+        diffs = self.differences(tolerance)
+        return diffs[~diffs["agree"]].reset_index(drop=True) if not diffs.empty else diffs
 
     def __str__(self) -> str:
         shown = self.table.drop(columns=["derived"])

@@ -19,7 +19,7 @@ from .backends import (
 from .comparison import Comparison
 from .conversions import check_level
 from .errors import InsufficientStudiesError, InvalidArgumentError, UnsupportedMethodError
-from .methods import Method, canonical_method
+from .methods import METHODS, Method, canonical_method, canonical_test
 from .result import PoolResult
 from .studies import StudySet
 
@@ -42,27 +42,36 @@ def pool(
     method: str = "DL",
     backend: str = "statsmodels",
     level: float = 0.95,
+    test: str = "z",
 ) -> PoolResult:
     """Pool ``studies`` with ``method`` (metafor's names) on ``backend``.
 
-    Returns a :class:`PoolResult` on the analysis scale (``.exp()`` for ratios).
-    Raises UnsupportedMethodError naming the engines that offer the method if
+    ``test`` is "z" (Wald), "knha" (Hartung-Knapp-Sidik-Jonkman, t on k - 1 df)
+    or "adhoc" (Hartung-Knapp with the ad hoc variance correction).  Returns a
+    :class:`PoolResult` on the analysis scale (``.exp()`` for ratios).  Raises
+    UnsupportedMethodError naming the engines that offer the method or test if
     ``backend`` does not.
     """
-    engine, chosen, level = resolve(studies, method, backend, level)
-    return engine.pool(studies, chosen, level)
+    engine, chosen, level = resolve(studies, method, backend, level, test)
+    return engine.pool(studies, chosen, level, canonical_test(test))
 
 
 def resolve(
-    studies: StudySet, method: str, backend: str, level: float
+    studies: StudySet, method: str, backend: str, level: float, test: str = "z"
 ) -> tuple[Backend, Method, float]:
     """Validate a request once: (engine that can run it, canonical method, level)."""
     chosen = canonical_method(method)
+    test = canonical_test(test)
     level = check_level(level)
     _check_studies(studies, chosen)
     engine = require_backend(backend)
     if chosen.name not in engine.methods:
         raise UnsupportedMethodError(chosen.name, engine.name, supporting(chosen.name))
+    if test not in engine.tests:
+        raise UnsupportedMethodError(
+            f"test={test!r}", engine.name,
+            [n for n in REGISTRY if test in get_backend(n).tests],
+        )
     limit = engine.max_studies
     if limit is not None and studies.k > limit:
         others = [n for n in supporting(chosen.name) if get_backend(n).max_studies is None]
@@ -75,19 +84,23 @@ def resolve(
 
 def compare(
     studies: StudySet,
-    methods: Iterable[str] = ("FE", "DL"),
+    methods: Iterable[str] | None = ("FE", "DL"),
     backends: Iterable[str] | None = None,
     level: float = 0.95,
     harmonise: bool = False,
+    tests: Iterable[str] = ("z",),
 ) -> Comparison:
-    """Pool with every (backend, method) pair each engine offers; see :class:`Comparison`.
+    """Pool with every (backend, method, test) each engine offers; see :class:`Comparison`.
 
-    ``backends=None`` uses every installed engine.  Pairs an engine lacks are
-    listed in ``Comparison.skipped`` with the reason, never silently dropped.
-    ``harmonise=True`` puts every result under one convention
-    (:meth:`PoolResult.harmonised`), so the differences left are real.
+    ``methods=None`` means every estimator metabridge knows; ``backends=None``
+    every installed engine; ``tests`` the inference types ("z", "knha",
+    "adhoc").  Combinations an engine lacks are listed in ``Comparison.skipped``
+    with the reason, never silently dropped.  ``harmonise=True`` puts every
+    result under one convention (:meth:`PoolResult.harmonised`), so the
+    differences left are real.
     """
-    chosen = [canonical_method(m) for m in methods]
+    chosen = [canonical_method(m) for m in (METHODS if methods is None else methods)]
+    test_names = [canonical_test(t) for t in tests]
     names = available_backends() if backends is None else tuple(backends)
     for name in names:
         if name.strip().lower() not in REGISTRY:
@@ -96,9 +109,11 @@ def compare(
     skipped: list[tuple[str, str, str]] = []
     for name in names:
         for method in chosen:
-            try:
-                result = pool(studies, method.name, name, level)
+            for test in test_names:
+                try:
+                    result = pool(studies, method.name, name, level, test)
+                except UnsupportedMethodError as exc:
+                    skipped.append((name, f"{method.name}/{test}", str(exc)))
+                    continue
                 results.append(result.harmonised() if harmonise else result)
-            except UnsupportedMethodError as exc:
-                skipped.append((name, method.name, str(exc)))
-    return Comparison(tuple(results), tuple(skipped))
+    return Comparison(tuple(results), tuple(skipped), harmonised=harmonise)

@@ -5,13 +5,18 @@ Used where an engine does not report a statistic (and the result then says so in
 
     w_i = 1 / v_i,   Q = sum w_i (y_i - mu_FE)^2            (Cochran 1954)
     I^2 = max(0, (Q - df) / Q) * 100,   H^2 = Q / df       (Higgins & Thompson 2002)
-    p(z) = 2 * (1 - Phi(|z|)),   p(Q) = 1 - F_chi2(Q; df)
+    p(z) = 2 * (1 - Phi(|z|)),   p(t) = 2 * (1 - F_t(|t|; df)),   p(Q) = 1 - F_chi2(Q; df)
+    prediction interval: mu -/+ c * sqrt(tau^2 + SE^2), c the test's critical value
+    (Higgins, Thompson & Spiegelhalter 2009; metafor's predict() in version 3.8)
+
+scipy.special ufuncs are used rather than scipy.stats distributions: the same
+functions (cephes), without the per-call argument checking that costs ~50 us.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 
 def cochran_q(yi: np.ndarray, vi: np.ndarray) -> np.ndarray:
@@ -37,9 +42,33 @@ def h2_from_q(q: float, df: int) -> float:
 
 def z_pvalue(z: float) -> float:
     """Two-sided normal P value of a Wald z statistic."""
-    return float(2.0 * stats.norm.sf(abs(z)))
+    return float(2.0 * special.ndtr(-abs(z)))
+
+
+def t_pvalue(t: float, df: float) -> float:
+    """Two-sided P value of a t statistic on df degrees of freedom."""
+    return float(2.0 * special.stdtr(df, -abs(t)))
+
+
+def test_pvalue(statistic: float, df: float) -> float:
+    """Two-sided P of a z (df = inf) or t statistic."""
+    return z_pvalue(statistic) if np.isinf(df) else t_pvalue(statistic, df)
+
+
+def critical_value(level: float, df: float = float("inf")) -> float:
+    """Two-sided critical value: z_{1-alpha/2}, or t_{df, 1-alpha/2} for finite df."""
+    upper = 1.0 - (1.0 - level) / 2.0
+    return float(special.ndtri(upper) if np.isinf(df) else special.stdtrit(df, upper))
 
 
 def q_pvalue(q: float, df: int) -> float:
     """Upper-tail chi-square P value of Q on df degrees of freedom; NaN when df = 0."""
-    return float(stats.chi2.sf(q, df)) if df > 0 else float("nan")
+    return float(special.chdtrc(df, q)) if df > 0 else float("nan")
+
+
+def prediction_interval(
+    estimate: float, se: float, tau2: float, level: float, df: float = float("inf")
+) -> tuple[float, float]:
+    """mu -/+ c sqrt(tau^2 + SE^2), with c = z (z test) or t_{k-1} (Hartung-Knapp)."""
+    half = critical_value(level, df) * float(np.sqrt(tau2 + se**2))
+    return estimate - half, estimate + half

@@ -55,3 +55,21 @@ def canonical_method(name: str) -> Method:
             return method
     known = ", ".join(METHODS)
     raise UnknownMethodError(f"unknown method {name!r}; metabridge knows: {known}")
+
+
+#: Inference for the pooled estimate: test name -> what it is.
+TESTS: dict[str, str] = {
+    "z": "Wald z test and normal CI (SE from the inverse-variance weights)",
+    "knha": "Hartung-Knapp(-Sidik-Jonkman): SE^2 = sum w_i (y_i - mu)^2 / ((k - 1) sum w_i), "
+    "t on k - 1 df (Hartung & Knapp 2001; Sidik & Jonkman 2002)",
+    "adhoc": "Hartung-Knapp with the ad hoc variance correction, SE never below the Wald SE "
+    "(Knapp & Hartung 2003; Roever et al. 2015), t on k - 1 df",
+}
+
+
+def canonical_test(name: str) -> str:
+    """Return the test name if known (case-insensitive), else raise."""
+    key = str(name).strip().lower()
+    if key not in TESTS:
+        raise UnknownMethodError(f"unknown test {name!r}; metabridge knows: {', '.join(TESTS)}")
+    return key

@@ -17,14 +17,13 @@ from typing import Any
 
 from . import heterogeneity as het
 from .conventions import note
-from .conversions import normal_quantile
 from .errors import InvalidArgumentError
 from .methods import METHODS
 from .studies import MEASURES, RATIO_MEASURES
 
 #: The fields every engine's result carries, in display order.
 STAT_FIELDS = (
-    "estimate", "se", "ci_low", "ci_high", "z", "p",
+    "estimate", "se", "ci_low", "ci_high", "z", "p", "pi_low", "pi_high",
     "tau2", "i2", "h2", "q", "q_df", "q_p",
 )
 
@@ -51,8 +50,11 @@ class PoolResult:
     """The pooled estimate of one method on one engine.
 
     ``i2`` is in percent.  ``weights`` are percent weights (sum 100) in the order
-    of ``labels``.  ``extra`` keeps engine-native values that differ from the
-    reported ones (e.g. an untruncated tau^2).
+    of ``labels``.  ``test`` is "z" (``z`` is a z statistic, ``test_df`` = inf) or a
+    Hartung-Knapp variant ("knha", "adhoc": ``z`` holds the t statistic on
+    ``test_df`` = k - 1 df).  ``pi_low``/``pi_high`` is the prediction interval
+    for the effect in a new study.  ``extra`` keeps engine-native values that
+    differ from the reported ones (e.g. an untruncated tau^2).
     """
 
     estimate: float
@@ -61,6 +63,8 @@ class PoolResult:
     ci_high: float
     z: float
     p: float
+    pi_low: float
+    pi_high: float
     tau2: float
     i2: float
     h2: float
@@ -75,6 +79,7 @@ class PoolResult:
     measure: str
     level: float = 0.95
     test: str = "z"
+    test_df: float = float("inf")
     engine_version: str = ""
     converged: bool = True
     derived: frozenset[str] = frozenset()
@@ -116,18 +121,21 @@ class PoolResult:
     def harmonised(self) -> PoolResult:
         """This result under one convention for every engine (see conventions table).
 
-        CI = estimate -/+ z_{1-alpha/2} SE with the exact normal quantile; signed
-        z = estimate / SE; p = 2 (1 - Phi(|z|)); Q p-value from chi-square;
-        I^2 = max(0, (Q - df)/Q) and H^2 = Q/df (Higgins & Thompson 2002).  The
-        engine's own values of changed fields are kept in ``extra`` as
-        ``<field>_engine``.  Only the z test (test = "z") is harmonised.
+        CI = estimate -/+ c SE with the exact quantile c (normal, or t on
+        ``test_df`` for Hartung-Knapp); signed statistic = estimate / SE with its
+        exact P; Q p-value from chi-square; I^2 = max(0, (Q - df)/Q) and
+        H^2 = Q/df (Higgins & Thompson 2002); prediction interval
+        estimate -/+ c sqrt(tau^2 + SE^2).  The engine's own values of changed
+        fields are kept in ``extra`` as ``<field>_engine``.
         """
-        half = normal_quantile(self.level) * self.se
+        half = het.critical_value(self.level, self.test_df) * self.se
         z = self.estimate / self.se
+        pi = het.prediction_interval(self.estimate, self.se, self.tau2, self.level, self.test_df)
         new = {
             "ci_low": self.estimate - half, "ci_high": self.estimate + half, "z": z,
-            "p": het.z_pvalue(z), "q_p": het.q_pvalue(self.q, self.q_df),
+            "p": het.test_pvalue(z, self.test_df), "q_p": het.q_pvalue(self.q, self.q_df),
             "i2": het.i2_from_q(self.q, self.q_df), "h2": het.h2_from_q(self.q, self.q_df),
+            "pi_low": pi[0], "pi_high": pi[1],
         }
         extra = dict(self.extra) | {f"{k}_engine": getattr(self, k) for k in new}
         return replace(
@@ -158,6 +166,7 @@ class PoolResult:
     def summary(self) -> str:
         """Text summary in the layout metafor and RevMan users know."""
         pct = f"{self.level * 100:g}%"
+        stat = "zval" if self.test == "z" else f"tval({self.test_df:g})"
         lines = [self._title(), ""]
         if self.random_effects:
             lines += [
@@ -173,10 +182,12 @@ class PoolResult:
             "",
             f"Model Results{' (log scale)' if self.measure in RATIO_MEASURES else ''}:",
             "",
-            f"{'estimate':>9} {'se':>8} {'zval':>8} {'pval':>8} {'ci.lb':>8} {'ci.ub':>8}",
+            f"{'estimate':>9} {'se':>8} {stat:>8} {'pval':>8} {'ci.lb':>8} {'ci.ub':>8}",
             f"{self.estimate:>9.4f} {self.se:>8.4f} {self.z:>8.4f} {_fmt_p(self.p):>8} "
             f"{self.ci_low:>8.4f} {self.ci_high:>8.4f}",
         ]
+        if self.random_effects:
+            lines.append(f"Prediction interval: {self.pi_low:.4f} to {self.pi_high:.4f}")
         if self.measure in RATIO_MEASURES:
             lines += ["", f"Pooled {self.exp()}  ({pct} CI, {self.test} test)"]
         if self.derived:

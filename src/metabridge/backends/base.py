@@ -53,6 +53,8 @@ class Backend(Protocol):
     description: str
     #: Canonical method names (metafor's) the engine computes natively.
     methods: frozenset[str]
+    #: Inference for the pooled estimate the engine offers (see methods.TESTS).
+    tests: frozenset[str]
     #: Verbs the engine has natively (see FEATURES).
     features: frozenset[str]
     #: Largest k the engine accepts, or None for no limit.
@@ -62,8 +64,10 @@ class Backend(Protocol):
         """Probe the engine once (import, version); never raises."""
         ...
 
-    def pool(self, studies: StudySet, method: Method, level: float) -> PoolResult:
-        """Pool ``studies`` with ``method``; the facade has validated both."""
+    def pool(
+        self, studies: StudySet, method: Method, level: float, test: str = "z"
+    ) -> PoolResult:
+        """Pool ``studies`` with ``method`` and ``test``; the facade has validated them."""
         ...
 
     def leave_one_out(self, studies: StudySet, method: Method, level: float) -> LeaveOneOut:
@@ -101,9 +105,12 @@ class EngineBase:
 
     name: str
     methods: frozenset[str]
+    tests: frozenset[str] = frozenset({"z"})
     features: frozenset[str] = frozenset()
 
-    def pool(self, studies: StudySet, method: Method, level: float) -> PoolResult:
+    def pool(
+        self, studies: StudySet, method: Method, level: float, test: str = "z"
+    ) -> PoolResult:
         raise NotImplementedError
 
     def leave_one_out(self, studies: StudySet, method: Method, level: float) -> LeaveOneOut:
@@ -208,8 +215,10 @@ def assemble(
     tau2: float,
     q: float,
     weights: Iterable[float],
+    test: str = "z",
     z: float | None = None,
     p: float | None = None,
+    pi: tuple[float, float] | None = None,
     i2: float | None = None,
     h2: float | None = None,
     q_p: float | None = None,
@@ -233,14 +242,20 @@ def assemble(
             return float(compute())
         return float(value)
 
+    test_df = float("inf") if test == "z" else float(df)
     z_value = fill("z", z, lambda: estimate / se)
+    if pi is None:
+        derived.update(("pi_low", "pi_high"))
+        pi = het.prediction_interval(estimate, se, tau2, level, test_df)
     return PoolResult(
         estimate=float(estimate),
         se=float(se),
         ci_low=float(ci[0]),
         ci_high=float(ci[1]),
         z=z_value,
-        p=fill("p", p, lambda: het.z_pvalue(z_value)),
+        p=fill("p", p, lambda: het.test_pvalue(z_value, test_df)),
+        pi_low=float(pi[0]),
+        pi_high=float(pi[1]),
         tau2=float(tau2),
         i2=fill("i2", i2, lambda: het.i2_from_q(q, df)),
         h2=fill("h2", h2, lambda: het.h2_from_q(q, df)),
@@ -254,6 +269,8 @@ def assemble(
         backend=backend,
         measure=studies.measure,
         level=level,
+        test=test,
+        test_df=test_df,
         engine_version=engine_version,
         converged=converged,
         derived=frozenset(derived),

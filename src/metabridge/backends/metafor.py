@@ -170,6 +170,7 @@ class MetaforBackend(EngineBase):
     name = "metafor"
     description = "R metafor rma() through rpy2"
     methods = frozenset({"FE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM"})
+    tests = frozenset({"z", "knha", "adhoc"})
     features = frozenset({
         "leave_one_out", "subgroups_separate", "subgroups_common",
         "egger_classic", "egger_metafor-rma", "begg",
@@ -186,7 +187,8 @@ class MetaforBackend(EngineBase):
         )
 
     def _result(
-        self, studies: StudySet, method: Method, level: float, out: dict[str, Any]
+        self, studies: StudySet, method: Method, level: float, out: dict[str, Any],
+        test: str = "z",
     ) -> PoolResult:
         """PoolResult from the numbers of one mb_fit_numbers() list."""
         df = studies.k - 1
@@ -201,16 +203,19 @@ class MetaforBackend(EngineBase):
             backend=self.name, engine_version=_session().metafor_version,
             estimate=out["estimate"], se=out["se"], ci=(out["ci_lb"], out["ci_ub"]),
             tau2=out["tau2"], q=out["q"], weights=out["weights"],
-            z=out["zval"], p=out["pval"],
+            test=test, z=out["zval"], p=out["pval"],
+            pi=(out["pi_lb"], out["pi_ub"]) if method.random_effects else None,
             i2=_na(out["i2"]) if df > 0 else float("nan"),
             h2=_na(out["h2"]) if df > 0 else float("nan"),
             q_p=_na(out["q_p"]) if df > 0 else float("nan"),
             converged=bool(out["converged"]), conventions=conventions, extra=extra,
         )
 
-    def pool(self, studies: StudySet, method: Method, level: float) -> PoolResult:
-        out = call_r("mb_rma", studies.yi, studies.vi, method.name, level)
-        return self._result(studies, method, level, out)
+    def pool(
+        self, studies: StudySet, method: Method, level: float, test: str = "z"
+    ) -> PoolResult:
+        out = call_r("mb_rma", studies.yi, studies.vi, method.name, level, test)
+        return self._result(studies, method, level, out, test)
 
     def leave_one_out(self, studies: StudySet, method: Method, level: float) -> LeaveOneOut:
         out = call_r("mb_leave1out", studies.yi, studies.vi, method.name, level)

@@ -82,7 +82,9 @@ class PythonMetaBackend(EngineBase):
         except Exception as exc:  # PythonMeta raises bare Exception("error.(...)")
             raise EngineError(self.name, str(exc)) from None
 
-    def pool(self, studies: StudySet, method: Method, level: float) -> PoolResult:
+    def pool(
+        self, studies: StudySet, method: Method, level: float, test: str = "z"
+    ) -> PoolResult:
         _, out = self._run(studies, method)
         total, per_study = out[0], out[1:]
         estimate, se, q = float(total[1]), float(total[6]), float(total[7])

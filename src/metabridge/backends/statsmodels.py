@@ -2,6 +2,7 @@
 
 FE uses the fixed-effect rows; DL is ``method_re="chi2"``; PM is
 ``method_re="iterated"`` (Paule-Mandel, DerSimonian & Kacker 2007).
+Hartung-Knapp ("knha") uses the "wls" rows (estimated scale) with t on k - 1 df.
 Conventions applied: statsmodels.dl_untruncated, statsmodels.i2_untruncated,
 statsmodels.i2_from_q, statsmodels.no_pvalue, statsmodels.pm_tolerance.
 """
@@ -38,6 +39,7 @@ class StatsmodelsBackend(EngineBase):
     name = "statsmodels"
     description = "statsmodels.stats.meta_analysis.combine_effects (Python)"
     methods = frozenset({"FE", "DL", "PM"})
+    tests = frozenset({"z", "knha"})
     features = frozenset({"egger_classic"})
     max_studies = None
 
@@ -50,48 +52,49 @@ class StatsmodelsBackend(EngineBase):
             return BackendStatus(self.name, False, reason=f"{exc} (pip install statsmodels)")
         return BackendStatus(self.name, True, version=statsmodels.__version__)
 
-    def pool(self, studies: StudySet, method: Method, level: float) -> PoolResult:
-        yi, vi = studies.yi, studies.vi
+    def pool(
+        self, studies: StudySet, method: Method, level: float, test: str = "z"
+    ) -> PoolResult:
         method_re = "iterated" if method.name == "PM" else "chi2"
         kwds = {"atol": PM_ATOL, "maxiter": PM_MAXITER} if method.name == "PM" else {}
         with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             res = _engine().combine_effects(
-                yi, vi, method_re=method_re, alpha=1.0 - level, **kwds
+                studies.yi, studies.vi, method_re=method_re, alpha=1.0 - level, **kwds
             )
-            ci_fe, ci_re, _, _ = res.conf_int(alpha=1.0 - level, use_t=False)
-        notes = ["statsmodels.no_pvalue"]
+            # rows: FE, RE, FE with estimated scale, RE with estimated scale (= HKSJ)
+            cis = res.conf_int(alpha=1.0 - level, use_t=test != "z")
+        conventions = ["statsmodels.no_pvalue"]
         extra: dict[str, Any] = {}
         converged = True
         tau2 = float(res.tau2)
-        if method.name == "FE" or tau2 < 0:
-            if method.random_effects:  # DL with Q < df: truncate as DerSimonian-Laird define it
-                extra["tau2_untruncated"] = tau2
-                notes.append("statsmodels.dl_untruncated")
-            estimate, se, ci = res.mean_effect_fe, res.sd_eff_w_fe, ci_fe
-            weights, tau2 = res.weights_rel_fe, 0.0
-        else:
-            estimate, se, ci = res.mean_effect_re, res.sd_eff_w_re, ci_re
-            weights = res.weights_rel_re
-            if method.name == "PM":
-                notes.append("statsmodels.pm_tolerance")
-                converged = _pm_converged(res, tau2)
+        fixed = method.name == "FE" or tau2 < 0
+        if fixed and method.random_effects:  # DL with Q < df: truncate as DL define it
+            extra["tau2_untruncated"] = tau2
+            conventions.append("statsmodels.dl_untruncated")
+        if method.name == "PM" and not fixed:
+            conventions.append("statsmodels.pm_tolerance")
+            converged = _pm_converged(res, tau2)
+        row = (0 if fixed else 1) + (0 if test == "z" else 2)
+        estimate = res.mean_effect_fe if fixed else res.mean_effect_re
+        se = [res.sd_eff_w_fe, res.sd_eff_w_re, res.sd_eff_w_fe_hksj, res.sd_eff_w_re_hksj][row]
         q, df = float(res.q), studies.k - 1
         i2_raw = float(res.i2) if df > 0 else float("nan")
         if i2_raw < 0:
             extra["i2_untruncated"] = i2_raw
-            notes.append("statsmodels.i2_untruncated")
+            conventions.append("statsmodels.i2_untruncated")
         if method.name not in ("FE", "DL"):
-            notes.append("statsmodels.i2_from_q")
+            conventions.append("statsmodels.i2_from_q")
         return assemble(
             studies, method, level,
-            backend=self.name, engine_version=_version(),
-            estimate=estimate, se=se, ci=(float(ci[0]), float(ci[1])), tau2=tau2, q=q,
-            weights=weights,
+            backend=self.name, engine_version=_version(), test=test,
+            estimate=estimate, se=se, ci=(float(cis[row][0]), float(cis[row][1])),
+            tau2=0.0 if fixed else tau2, q=q,
+            weights=res.weights_rel_fe if fixed else res.weights_rel_re,
             i2=max(0.0, i2_raw) * 100.0 if df > 0 else float("nan"),
             h2=float(res.h2) if df > 0 else float("nan"),
             q_p=float(res.test_homogeneity().pvalue) if df > 0 else float("nan"),
-            converged=converged, conventions=notes, extra=extra,
+            converged=converged, conventions=conventions, extra=extra,
         )
 
     def egger(self, studies: StudySet, variant: EggerVariant) -> EggerTest:
