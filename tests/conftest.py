@@ -18,7 +18,7 @@ import metabridge as mb
 from metabridge.backends import get_backend
 
 REFERENCE = Path(__file__).parent / "reference"
-ENGINES = ("statsmodels", "pythonmeta", "metafor")
+ENGINES = ("statsmodels", "pythonmeta", "metafor", "pymare")
 
 
 def need(engine: str) -> None:

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from . import datasets
-from .analyses import begg, egger, exclude, leave_one_out, subgroups
+from .analyses import begg, egger, exclude, heterogeneity_ci, leave_one_out, subgroups
 from .backends import available_backends, backend_status, capabilities
 from .comparison import Comparison
 from .conventions import conventions_table
@@ -29,6 +29,7 @@ from .errors import (
 from .facade import compare, pool
 from .methods import METHODS
 from .result import PoolResult, RatioView
+from .simulate import Simulation, simulate
 from .studies import StudySet
 
 __version__ = "0.1.0"
@@ -46,6 +47,7 @@ __all__ = [
     "MetabridgeError",
     "PoolResult",
     "RatioView",
+    "Simulation",
     "StudySet",
     "UnknownBackendError",
     "UnknownMethodError",
@@ -60,7 +62,9 @@ __all__ = [
     "datasets",
     "egger",
     "exclude",
+    "heterogeneity_ci",
     "leave_one_out",
     "pool",
+    "simulate",
     "subgroups",
 ]

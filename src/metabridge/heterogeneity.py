@@ -72,3 +72,37 @@ def prediction_interval(
     """mu -/+ c sqrt(tau^2 + SE^2), with c = z (z test) or t_{k-1} (Hartung-Knapp)."""
     half = critical_value(level, df) * float(np.sqrt(tau2 + se**2))
     return estimate - half, estimate + half
+
+
+def generalised_q(yi: np.ndarray, vi: np.ndarray, tau2: float) -> float:
+    """Q_gen(tau^2) = sum w_i (y_i - mu_w)^2 with w_i = 1 / (v_i + tau^2)."""
+    return float(cochran_q(yi, vi + tau2))
+
+
+def typical_variance(vi: np.ndarray) -> float:
+    """s^2 = (k - 1) sum w / ((sum w)^2 - sum w^2), w = 1/v (Higgins & Thompson 2002)."""
+    w = 1.0 / vi
+    return float((len(vi) - 1) * w.sum() / (w.sum() ** 2 - (w**2).sum()))
+
+
+def q_profile_tau2_ci(yi: np.ndarray, vi: np.ndarray, level: float) -> tuple[float, float]:
+    """Q-profile CI for tau^2 (Viechtbauer 2007): Q_gen(bound) = chi^2_{k-1} quantiles.
+
+    A bound is 0 when Q_gen(0) is already below its target (Q_gen decreases in tau^2).
+    """
+    from scipy.optimize import brentq
+
+    df = len(yi) - 1
+    alpha = 1.0 - level
+    targets = (special.chdtri(df, alpha / 2), special.chdtri(df, 1 - alpha / 2))  # upper, lower
+    bounds = []
+    for target in targets:
+        if generalised_q(yi, vi, 0.0) <= target:
+            bounds.append(0.0)
+            continue
+        high = max(1.0, 10.0 * float(np.var(yi)))
+        while generalised_q(yi, vi, high) > target:
+            high *= 2.0
+        bounds.append(brentq(lambda t, c=target: generalised_q(yi, vi, t) - c, 0.0, high,
+                             xtol=1e-12, rtol=1e-12))
+    return bounds[0], bounds[1]

@@ -14,7 +14,15 @@ from ..errors import InsufficientStudiesError, InvalidArgumentError, Unsupported
 from ..facade import resolve
 from ..result import PoolResult
 from ..studies import StudySet
-from .types import BeggTest, EggerTest, EggerVariant, LeaveOneOut, SubgroupAnalysis, Tau2Rule
+from .types import (
+    BeggTest,
+    EggerTest,
+    EggerVariant,
+    HeterogeneityCI,
+    LeaveOneOut,
+    SubgroupAnalysis,
+    Tau2Rule,
+)
 
 
 def leave_one_out(
@@ -99,6 +107,21 @@ def begg(studies: StudySet, backend: str = "metafor") -> BeggTest:
     return engine.begg(studies)
 
 
+def heterogeneity_ci(
+    studies: StudySet, method: str = "REML", backend: str = "metafor", level: float = 0.95
+) -> HeterogeneityCI:
+    """tau^2, tau, I^2, H^2 with Q-profile CIs (Viechtbauer 2007).
+
+    metafor computes them natively (``confint()``); for other engines metabridge
+    computes the Q-profile bounds itself with scipy around the engine's tau^2,
+    and says so in ``how``.
+    """
+    engine, chosen, level = resolve(studies, method, backend, level)
+    if not chosen.random_effects:
+        raise InvalidArgumentError("heterogeneity CIs need a random-effects method, not FE")
+    return engine.heterogeneity_ci(studies, chosen, level)
+
+
 def _with_feature(feature: str) -> tuple[str, ...]:
     return tuple(name for name in REGISTRY if feature in get_backend(name).features)
 
@@ -113,11 +136,13 @@ def _engine_with(backend: str, feature: str, what: str) -> Backend:
 __all__ = [
     "BeggTest",
     "EggerTest",
+    "HeterogeneityCI",
     "LeaveOneOut",
     "SubgroupAnalysis",
     "begg",
     "egger",
     "exclude",
+    "heterogeneity_ci",
     "leave_one_out",
     "subgroups",
 ]

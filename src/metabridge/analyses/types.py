@@ -137,3 +137,24 @@ class BeggTest:
     def __str__(self) -> str:
         return (f"Begg rank test ({self.backend}, {self.how}): "
                 f"Kendall's tau = {self.tau:.4f}, p = {self.p:.4f}")
+
+
+@dataclass(frozen=True)
+class HeterogeneityCI:
+    """Estimates and confidence intervals for tau^2, tau, I^2 (percent) and H^2.
+
+    Q-profile method (Viechtbauer 2007, Stat Med 26:37): the bounds solve
+    Q_gen(tau^2) = chi^2_{k-1} quantiles, Q_gen(tau^2) = sum w_i (y_i - mu_w)^2 with
+    w_i = 1 / (v_i + tau^2); I^2 = tau^2 / (tau^2 + s^2) and H^2 = (tau^2 + s^2) / s^2
+    with s^2 the typical within-study variance, evaluated at the estimate and bounds.
+    """
+
+    table: pd.DataFrame
+    method: str
+    backend: str
+    level: float
+    how: str
+
+    def __str__(self) -> str:
+        return (f"Heterogeneity ({self.method}, {self.backend}; {self.how})\n"
+                + self.table.to_string(float_format=lambda x: f"{x:.4f}"))

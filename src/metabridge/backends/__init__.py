@@ -20,6 +20,7 @@ REGISTRY: dict[str, str] = {
     "statsmodels": "metabridge.backends.statsmodels:StatsmodelsBackend",
     "pythonmeta": "metabridge.backends.pythonmeta:PythonMetaBackend",
     "metafor": "metabridge.backends.metafor:MetaforBackend",
+    "pymare": "metabridge.backends.pymare:PyMAREBackend",
 }
 
 

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+import pandas as pd
 
 from .. import heterogeneity as het
 from ..analyses.types import (
     BeggTest,
     EggerTest,
     EggerVariant,
+    HeterogeneityCI,
     LeaveOneOut,
     SubgroupAnalysis,
     Tau2Rule,
@@ -25,6 +27,21 @@ from ..analyses.types import (
 from ..methods import METHODS, Method
 from ..result import PoolResult
 from ..studies import StudySet
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Per-replicate numbers of a batch of pooled analyses (one entry per data set).
+
+    The CI is estimate -/+ c SE from the engine's estimate and SE (c: normal, or
+    t on k - 1 df for Hartung-Knapp), the same rule on every engine.
+    """
+
+    estimate: np.ndarray
+    se: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    tau2: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -88,6 +105,16 @@ class Backend(Protocol):
         """Rank correlation test for funnel-plot asymmetry."""
         ...
 
+    def pool_batch(
+        self, yi: np.ndarray, vi: np.ndarray, method: Method, level: float, test: str = "z"
+    ) -> BatchResult:
+        """Pool every row of ``yi``/``vi`` (replicates x k); for simulations."""
+        ...
+
+    def heterogeneity_ci(self, studies: StudySet, method: Method, level: float) -> HeterogeneityCI:
+        """tau^2, tau, I^2, H^2 with Q-profile confidence intervals."""
+        ...
+
 
 #: Native verbs an engine may list in ``features``, and what each means.
 FEATURES: dict[str, str] = {
@@ -137,8 +164,49 @@ class EngineBase:
     def egger(self, studies: StudySet, variant: EggerVariant) -> EggerTest:
         raise NotImplementedError(f"{self.name} has no Egger test ({variant})")
 
+    def heterogeneity_ci(self, studies: StudySet, method: Method, level: float) -> HeterogeneityCI:
+        """Q-profile CIs computed by metabridge around the engine's own tau^2."""
+        tau2 = self.pool(studies, method, level).tau2
+        low, high = het.q_profile_tau2_ci(studies.yi, studies.vi, level)
+        return _heterogeneity_table(
+            studies, (tau2, low, high), method, level, self.name,
+            f"tau^2 from {self.name}; Q-profile CI computed by metabridge (scipy brentq)",
+        )
+
+    def pool_batch(
+        self, yi: np.ndarray, vi: np.ndarray, method: Method, level: float, test: str = "z"
+    ) -> BatchResult:
+        """One ``_pool_numbers`` call per replicate: a plain loop over the engine."""
+        rows = np.array([self._pool_numbers(y, v, method, test) for y, v in zip(yi, vi,
+                                                                                  strict=True)])
+        estimate, se, tau2 = rows.T
+        df = float("inf") if test == "z" else float(yi.shape[1] - 1)
+        half = het.critical_value(level, df) * se
+        return BatchResult(estimate, se, estimate - half, estimate + half, tau2)
+
+    def _pool_numbers(
+        self, yi: np.ndarray, vi: np.ndarray, method: Method, test: str
+    ) -> tuple[float, float, float]:
+        """(estimate, se, tau2) of one data set, as directly as the engine allows."""
+        result = self.pool(StudySet.from_effects(yi, vi=vi), method, 0.95, test)
+        return result.estimate, result.se, result.tau2
+
     def begg(self, studies: StudySet) -> BeggTest:
         raise NotImplementedError(f"{self.name} has no rank correlation test")
+
+
+def _heterogeneity_table(
+    studies: StudySet, tau2: tuple[float, float, float], method: Method, level: float,
+    backend: str, how: str,
+) -> HeterogeneityCI:
+    """Rows tau^2, tau, I^2, H^2 from (estimate, lower, upper) of tau^2."""
+    s2 = het.typical_variance(studies.vi)
+    values = np.asarray(tau2, dtype=float)
+    table = pd.DataFrame(
+        [values, np.sqrt(values), 100.0 * values / (values + s2), (values + s2) / s2],
+        index=["tau2", "tau", "i2", "h2"], columns=["estimate", "ci_low", "ci_high"],
+    )
+    return HeterogeneityCI(table, method.name, backend, level, how)
 
 
 def _group_estimates(groups: dict[str, PoolResult]) -> StudySet:

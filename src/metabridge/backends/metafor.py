@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .. import heterogeneity as het
 from .._resources import r_script
@@ -25,6 +26,7 @@ from ..analyses.types import (
     BeggTest,
     EggerTest,
     EggerVariant,
+    HeterogeneityCI,
     LeaveOneOut,
     SubgroupAnalysis,
     Tau2Rule,
@@ -38,7 +40,7 @@ from ..errors import (
 from ..methods import METHODS, Method
 from ..result import PoolResult
 from ..studies import StudySet
-from .base import BackendStatus, EngineBase, _single_study_notes, assemble
+from .base import BackendStatus, BatchResult, EngineBase, _single_study_notes, assemble
 
 DISABLE_ENV = "METABRIDGE_DISABLE_R"
 INSTALL_R = "apt-get install r-base-core r-cran-metafor r-cran-metadat"
@@ -46,10 +48,11 @@ INSTALL_RPY2 = "pip install 'metabridge[r]'  (rpy2>=3.5,<3.6; install R first)"
 #: The wrappers of r/metabridge.R this adapter calls.
 R_FUNCTIONS = (
     "mb_rma", "mb_leave1out", "mb_subgroups_separate", "mb_subgroups_common",
-    "mb_regtest", "mb_ranktest",
+    "mb_regtest", "mb_ranktest", "mb_rma_batch", "mb_confint",
 )
 #: Fields of an R result list that are vectors even when of length 1.
-_VECTOR_FIELDS = frozenset({"weights", "warnings"})
+_VECTOR_FIELDS = frozenset({"weights", "warnings", "estimates", "ses", "tau2s", "failures",
+                            "estimate_ci", "ci_lb_ci", "ci_ub_ci"})
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,7 @@ class MetaforBackend(EngineBase):
     tests = frozenset({"z", "knha", "adhoc"})
     features = frozenset({
         "leave_one_out", "subgroups_separate", "subgroups_common",
-        "egger_classic", "egger_metafor-rma", "begg",
+        "egger_classic", "egger_metafor-rma", "begg", "heterogeneity_ci",
     })
     max_studies = None
 
@@ -255,6 +258,30 @@ class MetaforBackend(EngineBase):
             how="rma() per subgroup + rma(method = 'FE') on the subgroup estimates, one R call",
             notes=_single_study_notes(groups, method),
         )
+
+    def pool_batch(
+        self, yi: np.ndarray, vi: np.ndarray, method: Method, level: float, test: str = "z"
+    ) -> BatchResult:
+        """All replicates in ONE R call (the loop runs inside R, r/metabridge.R)."""
+        reps, k = yi.shape
+        out = call_r("mb_rma_batch", np.ravel(yi), np.ravel(vi), k, method.name, level, test)
+        if out["failures"]:
+            shown = "; ".join(out["failures"][:3])
+            warnings.warn(f"metafor: {len(out['failures'])} of {reps} replicates failed: {shown}",
+                          EngineWarning, stacklevel=2)
+        estimate, se, tau2 = (np.asarray(out[name], dtype=float)
+                              for name in ("estimates", "ses", "tau2s"))
+        df = float("inf") if test == "z" else float(k - 1)
+        half = het.critical_value(level, df) * se
+        return BatchResult(estimate, se, estimate - half, estimate + half, tau2)
+
+    def heterogeneity_ci(self, studies: StudySet, method: Method, level: float) -> HeterogeneityCI:
+        out = call_r("mb_confint", studies.yi, studies.vi, method.name, level)
+        table = pd.DataFrame(
+            {"estimate": out["estimate_ci"], "ci_low": out["ci_lb_ci"], "ci_high": out["ci_ub_ci"]},
+            index=["tau2", "tau", "i2", "h2"],
+        )
+        return HeterogeneityCI(table, method.name, self.name, level, "confint() (Q-profile)")
 
     def egger(self, studies: StudySet, variant: EggerVariant) -> EggerTest:
         model = "lm" if variant == "classic" else "rma"

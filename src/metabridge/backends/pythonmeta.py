@@ -14,6 +14,8 @@ from functools import cache
 from importlib import metadata
 from typing import Any
 
+import numpy as np
+
 from ..analyses.types import EggerTest, EggerVariant
 from ..conversions import normal_quantile
 from ..errors import EngineError
@@ -110,6 +112,17 @@ class PythonMetaBackend(EngineBase):
             ],
             extra={"p_engine": total[11], "q_p_engine": total[8], "z_engine": float(total[10])},
         )
+
+    def _pool_numbers(
+        self, yi: np.ndarray, vi: np.ndarray, method: Method, test: str
+    ) -> tuple[float, float, float]:
+        """Meta.meta0 on one replicate (fed as mean differences, as in ``pool``)."""
+        meta = _engine().Meta()
+        meta.datatype, meta.effect, meta.algorithm = "CONT", "MD", "IV"
+        meta.models = "Random" if method.random_effects else "Fixed"
+        total = meta.meta0([[y, s, 1, 0.0, 0.0, 1, "s"] for y, s in
+                            zip(yi.tolist(), np.sqrt(vi).tolist(), strict=True)])[0]
+        return total[1], total[6], (total[12] if method.random_effects else 0.0)
 
     def egger(self, studies: StudySet, variant: EggerVariant) -> EggerTest:
         """PythonMeta's Eggers_test: OLS of y/se on 1/se, t-test of the intercept."""

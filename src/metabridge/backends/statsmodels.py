@@ -97,6 +97,19 @@ class StatsmodelsBackend(EngineBase):
             converged=converged, conventions=conventions, extra=extra,
         )
 
+    def _pool_numbers(
+        self, yi: np.ndarray, vi: np.ndarray, method: Method, test: str
+    ) -> tuple[float, float, float]:
+        """combine_effects on one replicate; same rows and truncation as ``pool``."""
+        method_re = "iterated" if method.name == "PM" else "chi2"
+        kwds = {"atol": PM_ATOL, "maxiter": PM_MAXITER} if method.name == "PM" else {}
+        res = _engine().combine_effects(yi, vi, method_re=method_re, **kwds)
+        fixed = method.name == "FE" or res.tau2 < 0
+        hk = test != "z"
+        if fixed:
+            return res.mean_effect_fe, (res.sd_eff_w_fe_hksj if hk else res.sd_eff_w_fe), 0.0
+        return res.mean_effect_re, (res.sd_eff_w_re_hksj if hk else res.sd_eff_w_re), res.tau2
+
     def egger(self, studies: StudySet, variant: EggerVariant) -> EggerTest:
         """Classic Egger test: ``OLS(y/se ~ 1 + 1/se)``, t-test of the intercept."""
         if variant != "classic":
