@@ -53,7 +53,7 @@ def pool(
     ``backend`` does not.
     """
     engine, chosen, level = resolve(studies, method, backend, level, test)
-    return engine.pool(studies, chosen, level, canonical_test(test))
+    return engine.pool(studies, chosen, level, test.lower())
 
 
 def resolve(

@@ -15,6 +15,8 @@ functions (cephes), without the per-call argument checking that costs ~50 us.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy import special
 
@@ -55,6 +57,7 @@ def test_pvalue(statistic: float, df: float) -> float:
     return z_pvalue(statistic) if np.isinf(df) else t_pvalue(statistic, df)
 
 
+@lru_cache(maxsize=256)
 def critical_value(level: float, df: float = float("inf")) -> float:
     """Two-sided critical value: z_{1-alpha/2}, or t_{df, 1-alpha/2} for finite df."""
     upper = 1.0 - (1.0 - level) / 2.0

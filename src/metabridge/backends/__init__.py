@@ -36,10 +36,16 @@ def get_backend(name: str) -> Backend:
     return getattr(import_module(module), cls)()
 
 
+@cache
+def _probed(name: str) -> BackendStatus:
+    """An engine's status, probed once per process (engines do not appear mid-run)."""
+    return get_backend(name).status()
+
+
 def require_backend(name: str) -> Backend:
     """The adapter for ``name`` if its engine can run here, else BackendUnavailableError."""
     backend = get_backend(name)
-    status = backend.status()
+    status = _probed(backend.name)
     if not status.available:
         raise BackendUnavailableError(backend.name, status.reason)
     return backend
@@ -49,7 +55,7 @@ def backend_status() -> pd.DataFrame:
     """One row per registered engine: available, version, and why not if missing."""
     rows = []
     for name in REGISTRY:
-        status = get_backend(name).status()
+        status = _probed(name)
         rows.append(
             {"backend": name, "available": status.available, "version": status.version,
              "reason": status.reason}
@@ -59,7 +65,7 @@ def backend_status() -> pd.DataFrame:
 
 def available_backends() -> tuple[str, ...]:
     """Names of the engines that can run here (see :func:`backend_status` for why not)."""
-    return tuple(name for name in REGISTRY if get_backend(name).status().available)
+    return tuple(name for name in REGISTRY if _probed(name).available)
 
 
 def supporting(method: str, *, installed_only: bool = False) -> tuple[str, ...]:
@@ -75,7 +81,7 @@ def capabilities() -> pd.DataFrame:
     for name in REGISTRY:
         backend = get_backend(name)
         row: dict[str, object] = {"backend": name,
-                                  "available": backend.status().available}
+                                  "available": _probed(name).available}
         row |= {m: m in backend.methods for m in METHODS}
         row |= {f: f in backend.features for f in features}
         rows.append(row)

@@ -266,8 +266,8 @@ def _common_tau2_subgroups(
 
 def percent_weights(weights: Iterable[float]) -> tuple[float, ...]:
     """Relative weights in percent (sum 100)."""
-    w = np.asarray(list(weights), dtype=float)
-    return tuple(float(x) for x in 100.0 * w / w.sum())
+    w = np.asarray(weights if isinstance(weights, np.ndarray) else list(weights), dtype=float)
+    return tuple((100.0 * w / w.sum()).tolist())
 
 
 def assemble(
@@ -301,7 +301,8 @@ def assemble(
     estimate, SE and Q (``heterogeneity`` formulas) and listed in ``derived``, as
     are the fields named in ``computed_here`` (computed by the adapter itself).
     """
-    df = studies.k - 1
+    k = len(studies.labels)
+    df = k - 1
     derived: set[str] = set(computed_here)
 
     def fill(name: str, value: float | None, compute: Any) -> float:
@@ -330,7 +331,7 @@ def assemble(
         q=float(q),
         q_df=df,
         q_p=fill("q_p", q_p, lambda: het.q_pvalue(q, df)),
-        k=studies.k,
+        k=k,
         weights=percent_weights(weights),
         labels=studies.labels,
         method=method.name,

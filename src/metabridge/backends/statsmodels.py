@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..analyses.types import EggerTest, EggerVariant
+from .. import heterogeneity as het
 from ..methods import Method
 from ..result import PoolResult
 from ..studies import StudySet
@@ -57,14 +58,12 @@ class StatsmodelsBackend(EngineBase):
     ) -> PoolResult:
         method_re = "iterated" if method.name == "PM" else "chi2"
         kwds = {"atol": PM_ATOL, "maxiter": PM_MAXITER} if method.name == "PM" else {}
-        with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            res = _engine().combine_effects(
-                studies.yi, studies.vi, method_re=method_re, alpha=1.0 - level, **kwds
-            )
-            # rows: FE, RE, FE with estimated scale, RE with estimated scale (= HKSJ)
-            cis = res.conf_int(alpha=1.0 - level, use_t=test != "z")
-        conventions = ["statsmodels.no_pvalue"]
+        if studies.k > 1:
+            res = _engine().combine_effects(studies.yi, studies.vi, method_re=method_re, **kwds)
+        else:  # k = 1 (FE): statsmodels divides by df = 0 for its heterogeneity numbers
+            with np.errstate(divide="ignore", invalid="ignore"):
+                res = _engine().combine_effects(studies.yi, studies.vi, method_re=method_re)
+        conventions = ["statsmodels.no_pvalue", "statsmodels.fast_ci"]
         extra: dict[str, Any] = {}
         converged = True
         tau2 = float(res.tau2)
@@ -75,10 +74,14 @@ class StatsmodelsBackend(EngineBase):
         if method.name == "PM" and not fixed:
             conventions.append("statsmodels.pm_tolerance")
             converged = _pm_converged(res, tau2)
+        # rows of summary_frame: FE, RE, FE wls, RE wls (wls = estimated scale = HKSJ)
         row = (0 if fixed else 1) + (0 if test == "z" else 2)
-        estimate = res.mean_effect_fe if fixed else res.mean_effect_re
-        se = [res.sd_eff_w_fe, res.sd_eff_w_re, res.sd_eff_w_fe_hksj, res.sd_eff_w_re_hksj][row]
+        estimate = float(res.mean_effect_fe if fixed else res.mean_effect_re)
+        se = float([res.sd_eff_w_fe, res.sd_eff_w_re, res.sd_eff_w_fe_hksj,
+                    res.sd_eff_w_re_hksj][row])
         q, df = float(res.q), studies.k - 1
+        # conf_int()'s formula, mean -/+ crit * se, with crit from scipy.special
+        half = het.critical_value(level, float("inf") if test == "z" else df) * se
         i2_raw = float(res.i2) if df > 0 else float("nan")
         if i2_raw < 0:
             extra["i2_untruncated"] = i2_raw
@@ -88,13 +91,13 @@ class StatsmodelsBackend(EngineBase):
         return assemble(
             studies, method, level,
             backend=self.name, engine_version=_version(), test=test,
-            estimate=estimate, se=se, ci=(float(cis[row][0]), float(cis[row][1])),
+            estimate=estimate, se=se, ci=(estimate - half, estimate + half),
             tau2=0.0 if fixed else tau2, q=q,
             weights=res.weights_rel_fe if fixed else res.weights_rel_re,
             i2=max(0.0, i2_raw) * 100.0 if df > 0 else float("nan"),
             h2=float(res.h2) if df > 0 else float("nan"),
-            q_p=float(res.test_homogeneity().pvalue) if df > 0 else float("nan"),
             converged=converged, conventions=conventions, extra=extra,
+            computed_here=("ci_low", "ci_high"),
         )
 
     def _pool_numbers(

@@ -1,0 +1,192 @@
+"""Speed and memory figures for metabridge (printed, never asserted).
+
+    python validation/bench.py            # or: nox -s bench
+
+(a) facade ``pool()`` vs a raw ``combine_effects`` call on the same data (goal <= 1.10x);
+(b) 1,000 metafor DL fits through metabridge's batch path vs the same loop in plain R
+    run by Rscript (goal <= 1.10x);
+(c) 10,000 replicates x k = 10: PyMARE batch path vs a per-replicate statsmodels loop
+    (goal >= 100x faster) and vs a plain numpy vectorised DL (the limit); wall time and
+    peak memory (tracemalloc).
+
+Timings take the best of several repeats, interleaving the contenders so that
+machine load hits both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import timeit
+import tracemalloc
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+import metabridge as mb
+from metabridge.backends import available_backends, get_backend
+from metabridge.methods import METHODS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def best_of(fn: Callable[[], object], number: int, repeat: int) -> float:
+    """Best mean time per call, in seconds."""
+    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+
+
+def interleaved(a: Callable[[], object], b: Callable[[], object], number: int,
+                rounds: int) -> tuple[float, float]:
+    """Best per-call times of a and b, measured in alternating rounds."""
+    ta, tb = [], []
+    for _ in range(rounds):
+        ta.append(best_of(a, number, 1))
+        tb.append(best_of(b, number, 1))
+    return min(ta), min(tb)
+
+
+def data(reps: int, k: int, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    v = rng.uniform(0.01, 0.2, size=(reps, k))
+    y = 0.2 + np.sqrt(0.1) * rng.standard_normal((reps, k)) + np.sqrt(v) * rng.standard_normal(
+        (reps, k))
+    return y, v
+
+
+def bench_facade() -> None:
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    y, v = data(1, 10)
+    yi, vi = y[0], v[0]
+    studies = mb.StudySet.from_effects(yi, vi=vi)
+    raw, facade = interleaved(lambda: combine_effects(yi, vi, method_re="chi2"),
+                              lambda: mb.pool(studies, "DL", "statsmodels"), 2000, 7)
+    print("(a) pool() vs raw statsmodels combine_effects, DL, k = 10")
+    print(f"    raw combine_effects  {raw * 1e6:8.1f} us/call")
+    print(f"    metabridge.pool()    {facade * 1e6:8.1f} us/call")
+    print(f"    ratio                {facade / raw:8.2f}x   (goal <= 1.10x)")
+
+
+R_LOOP = """
+suppressPackageStartupMessages(library(metafor))
+d <- as.matrix(read.csv("{path}", header = FALSE))
+k <- ncol(d) / 2
+y <- d[, 1:k]; v <- d[, (k + 1):(2 * k)]
+ctl <- list(threshold = 1e-10, tol = 1e-12, maxiter = 1000)
+fit_all <- function() {{
+  out <- matrix(NA_real_, nrow(y), 3)
+  for (i in seq_len(nrow(y))) {{
+    f <- rma.uni(yi = y[i, ], vi = v[i, ], method = "DL", control = ctl)
+    out[i, ] <- c(coef(f), f$se, f$tau2)
+  }}
+  out
+}}
+best <- Inf
+for (r in 1:{repeat}) best <- min(best, system.time(fit_all())[["elapsed"]])
+cat(best, "\\n")
+"""
+
+
+def bench_metafor(reps: int = 1000, repeat: int = 3) -> None:
+    print(f"(b) {reps} metafor DL fits, k = 10: metabridge batch path vs plain R loop")
+    if "metafor" not in available_backends() or shutil.which("Rscript") is None:
+        print("    skipped: metafor/Rscript not available")
+        return
+    y, v = data(reps, 10)
+    engine = get_backend("metafor")
+    engine.pool_batch(y[:5], v[:5], METHODS["DL"], 0.95)  # start R outside the timing
+    ours = min(_timed(lambda: engine.pool_batch(y, v, METHODS["DL"], 0.95))
+               for _ in range(repeat))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "d.csv"
+        np.savetxt(path, np.hstack([y, v]), delimiter=",", fmt="%.17g")
+        script = Path(tmp) / "loop.R"
+        script.write_text(R_LOOP.format(path=path, repeat=repeat))
+        out = subprocess.run(["Rscript", str(script)], capture_output=True, text=True,
+                             check=True)
+        plain = float(out.stdout.split()[-1])
+    print(f"    plain R loop (Rscript, rma.uni)   {plain:8.3f} s")
+    print(f"    metabridge pool_batch (one call)  {ours:8.3f} s")
+    print(f"    ratio                             {ours / plain:8.2f}x   (goal <= 1.10x)")
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _peak(fn: Callable[[], object]) -> tuple[float, float]:
+    """(wall seconds, peak traced MiB): wall time untraced, memory in a second, traced run."""
+    wall = _timed(fn)
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return wall, peak
+
+
+def numpy_dl(y: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """DerSimonian-Laird over rows, plain numpy (the speed limit)."""
+    w = 1.0 / v
+    sw = w.sum(axis=1)
+    mu_fe = (w * y).sum(axis=1) / sw
+    q = (w * (y - mu_fe[:, None]) ** 2).sum(axis=1)
+    c = sw - (w**2).sum(axis=1) / sw
+    tau2 = np.maximum(0.0, (q - (y.shape[1] - 1)) / c)
+    wr = 1.0 / (v + tau2[:, None])
+    return (wr * y).sum(axis=1) / wr.sum(axis=1), 1 / np.sqrt(wr.sum(axis=1)), tau2
+
+
+def bench_batch(reps: int = 10_000) -> None:
+    print(f"(c) {reps} replicates x k = 10 on {os.cpu_count()} cores")
+    y, v = data(reps, 10)
+    fe, dl, reml = METHODS["FE"], METHODS["DL"], METHODS["REML"]
+    rows = []
+    if "pymare" in available_backends():
+        pm = get_backend("pymare")
+        for method in (fe, dl, reml):
+            wall, peak = _peak(lambda m=method: pm.pool_batch(y, v, m, 0.95))
+            rows.append((f"PyMARE batch {method.name}", wall, peak))
+    sm = get_backend("statsmodels")
+    for method in (fe, dl):
+        wall, peak = _peak(lambda m=method: sm.pool_batch(y, v, m, 0.95))
+        rows.append((f"statsmodels loop {method.name}", wall, peak))
+    wall, peak = _peak(lambda: numpy_dl(y, v))
+    rows.append(("plain numpy DL", wall, peak))
+    for name, wall, peak in rows:
+        print(f"    {name:24s} {wall * 1e3:10.1f} ms   peak {peak:7.1f} MiB")
+    times = {name: wall for name, wall, _ in rows}
+    if "PyMARE batch DL" in times:
+        sm_fd = times["statsmodels loop FE"] + times["statsmodels loop DL"]
+        pm_fd = times["PyMARE batch FE"] + times["PyMARE batch DL"]
+        pm_all = pm_fd + times["PyMARE batch REML"]
+        print(f"    FE + DL: statsmodels loop / PyMARE batch = {sm_fd / pm_fd:8.1f}x   "
+              "(goal >= 100x)")
+        print(f"    FE + DL + REML on PyMARE: {pm_all * 1e3:.1f} ms (statsmodels has no REML)")
+        limit = times["PyMARE batch DL"] / times["plain numpy DL"]
+        print(f"    PyMARE DL / plain numpy DL = {limit:8.1f}x")
+        check = numpy_dl(y, v)[0] - pm.pool_batch(y, v, dl, 0.95).estimate
+        print(f"    (numpy DL vs PyMARE DL estimates: max |diff| = {np.abs(check).max():.1e})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("a", "b", "c"), default=None)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    print(f"metabridge {mb.__version__}; engines: {', '.join(available_backends())}\n")
+    for key, fn in (("a", bench_facade), ("b", bench_metafor), ("c", bench_batch)):
+        if args.only in (None, key):
+            fn()
+            print()
+
+
+if __name__ == "__main__":
+    main()
