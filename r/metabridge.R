@@ -54,7 +54,9 @@ mb_rma <- function(yi, vi, method, level, test = "z") {
   if (!is.null(res$error)) {
     return(list(error = res$error, warnings = res$warnings))
   }
-  c(mb_fit_numbers(res$value), list(error = NULL, warnings = res$warnings))
+  out <- mb_fit_numbers(res$value)
+  out$converged <- !any(grepl("converge", res$warnings, ignore.case = TRUE))
+  c(out, list(error = NULL, warnings = res$warnings))
 }
 
 # Leave-one-out: the same model refitted without each study in turn (one call

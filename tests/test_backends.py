@@ -28,7 +28,8 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 def test_registry_and_capabilities() -> None:
     table = mb.capabilities()
-    assert list(table.index) == list(REGISTRY) == ["statsmodels", "pythonmeta", "metafor"]
+    assert list(table.index) == list(REGISTRY) == ["statsmodels", "pythonmeta", "metafor",
+                                                   "pymare"]
     assert table.loc["statsmodels", ["FE", "DL", "PM"]].all()
     assert not table.loc["statsmodels", "REML"]
     assert table.loc["pythonmeta", ["FE", "DL"]].all()
@@ -47,7 +48,7 @@ def test_unknown_names_are_clear_errors() -> None:
 def test_method_an_engine_lacks_names_the_engines_that_have_it() -> None:
     with pytest.raises(mb.UnsupportedMethodError) as info:
         mb.pool(mb.datasets.bcg(), "REML", "statsmodels")
-    assert info.value.supported_by == ("metafor",)
+    assert info.value.supported_by == ("metafor", "pymare")
     with pytest.raises(mb.UnsupportedMethodError, match="statsmodels, metafor"):
         mb.pool(mb.datasets.bcg(), "PM", "pythonmeta")
 
@@ -71,8 +72,9 @@ def test_statsmodels_dl_is_truncated_at_zero_and_says_so() -> None:
 
 def test_derived_statistics_are_labelled() -> None:
     result = mb.pool(mb.datasets.bcg(), "DL", "statsmodels")
-    assert result.derived == {"z", "p", "pi_low", "pi_high"}
-    assert "Computed by metabridge, not by statsmodels: p, pi_high, pi_low, z" in result.summary()
+    assert result.derived == {"z", "p", "pi_low", "pi_high", "ci_low", "ci_high", "q_p"}
+    assert ("Computed by metabridge, not by statsmodels: ci_high, ci_low, p, pi_high, pi_low, "
+            "q_p, z" in result.summary())
     pm = mb.pool(mb.datasets.bcg(), "DL", "pythonmeta")
     assert {"z", "p", "q_p", "h2"} <= pm.derived
     assert isinstance(pm.extra["p_engine"], str)  # PythonMeta's table-interpolated string
@@ -107,7 +109,7 @@ def test_disabling_r_leaves_the_python_engines_working() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert out["available"] == ["statsmodels", "pythonmeta"]
+    assert out["available"] == ["statsmodels", "pythonmeta", "pymare"]
     assert "METABRIDGE_DISABLE_R" in out["reason"]
     assert out["error"].startswith("backend 'metafor' is not available: disabled by")
     assert out["same"]

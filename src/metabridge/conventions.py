@@ -128,6 +128,22 @@ CONVENTIONS: tuple[Convention, ...] = (
     ),
 
     Convention(
+        "metafor.large_k", "metafor", ("k",),
+        "rma() builds k x k weight and projection matrices, so time and memory grow with "
+        "k^2: k = 10,000 studies takes ~20 s and several GB here, against milliseconds for "
+        "statsmodels and PyMARE.",
+        "Nothing is changed; large data sets are pooled as metafor pools them. For many "
+        "data sets (simulations) metabridge sends whole batches to R in one call.",
+    ),
+    Convention(
+        "pymare.i2_from_q", "pymare", ("i2", "h2"),
+        "get_heterogeneity_stats() gives I^2 = max(0, (Q - df)/Q) and H = max(1, sqrt(Q/df)) "
+        "from the fixed-effect Q, whatever tau^2 estimator was fitted.",
+        "I^2 as PyMARE gives it and H^2 = H^2, so H^2 >= 1: it differs from Q/df when Q < df "
+        "(statsmodels, metafor FE) and, for estimators other than DL, from metafor's tau^2-based "
+        "I^2 and H^2.",
+    ),
+    Convention(
         "pymare.z_from_p", "pymare", ("z",),
         "With a Hartung-Knapp correction PyMARE's 'z' is the normal quantile of its t-test P "
         "value, not estimate / SE.",

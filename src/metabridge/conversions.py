@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from .errors import InvalidArgumentError
 
@@ -42,7 +42,7 @@ def check_level(level: float) -> float:
 
 def normal_quantile(level: float) -> float:
     """Two-sided critical value z_{1 - alpha/2} of the standard normal."""
-    return float(stats.norm.isf((1.0 - check_level(level)) / 2.0))
+    return float(special.ndtri(1.0 - (1.0 - check_level(level)) / 2.0))
 
 
 def ci_divisor(level: float, se_rule: SeRule) -> float:
@@ -56,7 +56,8 @@ def ci_divisor(level: float, se_rule: SeRule) -> float:
                 return divisor
         levels = ", ".join(f"{lv:g}" for lv in REVMAN_DIVISORS)
         raise InvalidArgumentError(
-            f"se_rule='revman' has constants only for levels {levels}; got level={level:g}"
+            f"se_rule='revman' has constants only for levels {levels}; got level={level:g} "
+            "(use se_rule='exact' for other levels)"
         )
     raise InvalidArgumentError(f"se_rule must be 'exact' or 'revman', got {se_rule!r}")
 

@@ -28,6 +28,10 @@ class InvalidArgumentError(MetabridgeError, ValueError):
     """An argument outside its domain (level, measure, se_rule, ...)."""
 
 
+class DataFileError(InvalidArgumentError):
+    """A data file that cannot be read as a table (missing, unreadable, empty, not CSV)."""
+
+
 class InsufficientStudiesError(MetabridgeError, ValueError):
     """Too few studies for the requested analysis (e.g. k < 2 for random effects)."""
 

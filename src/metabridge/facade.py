@@ -24,12 +24,26 @@ from .result import PoolResult
 from .studies import StudySet
 
 
-def _check_studies(studies: StudySet, method: Method) -> None:
+def check_studyset(studies: object) -> StudySet:
+    """``studies`` if it is a StudySet, else a clear error."""
     if not isinstance(studies, StudySet):
         raise InvalidArgumentError(
             f"studies must be a StudySet (see StudySet.from_ratios / from_effects), "
             f"got {type(studies).__name__}"
         )
+    return studies
+
+
+def _as_names(values: Iterable[str] | str, what: str) -> list[str]:
+    """A name or an iterable of names as a non-empty list (a lone string is one name)."""
+    names = [values] if isinstance(values, str) else list(values)
+    if not names:
+        raise InvalidArgumentError(f"compare needs at least one {what}")
+    return names
+
+
+def _check_studies(studies: StudySet, method: Method) -> None:
+    check_studyset(studies)
     if method.random_effects and studies.k < 2:
         raise InsufficientStudiesError(
             f"random-effects method {method.name!r} needs at least 2 studies, got k = "
@@ -99,9 +113,11 @@ def compare(
     result under one convention (:meth:`PoolResult.harmonised`), so the
     differences left are real.
     """
-    chosen = [canonical_method(m) for m in (METHODS if methods is None else methods)]
-    test_names = [canonical_test(t) for t in tests]
-    names = available_backends() if backends is None else tuple(backends)
+    check_studyset(studies)
+    chosen = [canonical_method(m) for m in (METHODS if methods is None
+                                            else _as_names(methods, "method"))]
+    test_names = [canonical_test(t) for t in _as_names(tests, "test")]
+    names = available_backends() if backends is None else tuple(_as_names(backends, "backend"))
     for name in names:
         if name.strip().lower() not in REGISTRY:
             require_backend(name)  # raises UnknownBackendError with the registered names

@@ -8,7 +8,7 @@ its input at the boundary and names the study and the field that is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections.abc import Container, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from os import PathLike
 from typing import Any
@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .conversions import SeRule, check_level, log_se_from_ci, log_se_from_p
-from .errors import InvalidArgumentError, InvalidStudyError
+from .conversions import SeRule, ci_divisor, log_se_from_ci, log_se_from_p
+from .errors import DataFileError, InvalidArgumentError, InvalidStudyError
 
 #: Measures metabridge knows; ratio measures are analysed on the log scale.
 MEASURES: dict[str, str] = {
@@ -31,6 +31,14 @@ MEASURES: dict[str, str] = {
     "GEN": "generic effect",
 }
 RATIO_MEASURES = frozenset({"HR", "OR", "RR", "IRR"})
+#: Columns a StudySet derives itself; no covariate may take these names.
+RESERVED_COLUMNS = frozenset({"label", "yi", "vi", "sei"})
+#: Reported inputs kept beside the covariates; ``with_columns`` will not replace them.
+REPORTED_COLUMNS = frozenset({"ratio", "lower", "upper", "p"})
+#: The column roles from_frame accepts together: generic, ratio with CI, ratio with P.
+EFFECT_COLUMNS = (
+    {"yi", "sei"}, {"yi", "vi"}, {"ratio", "lower", "upper"}, {"ratio", "p"},
+)
 
 
 def _check_measure(measure: str, *, ratio: bool | None = None) -> str:
@@ -46,33 +54,65 @@ def _check_measure(measure: str, *, ratio: bool | None = None) -> str:
     return name
 
 
-def _labels(labels: Iterable[Any] | None, k: int) -> tuple[str, ...]:
-    if labels is None:
-        return tuple(f"Study {i + 1}" for i in range(k))
-    out = tuple(str(label) for label in labels)
-    if len(out) != k:
-        raise InvalidStudyError(None, "labels", f"{len(out)} labels for {k} studies")
+_MISSING = "value is missing; a number is needed"
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+
+
+def _first_duplicate(values: Iterable[str]) -> str | None:
     seen: set[str] = set()
-    for label in out:
-        if label in seen:
-            raise InvalidStudyError(label, "labels", "duplicate label; labels must be unique")
-        seen.add(label)
+    for value in values:
+        if value in seen:
+            return value
+        seen.add(value)
+    return None
+
+
+def _labels(labels: Iterable[Any] | None, values: Any) -> tuple[str, ...]:
+    """Study labels, one per entry of ``values``: as given, or 'Study 1', 'Study 2', ..."""
+    shape = np.atleast_1d(np.asarray(values, dtype=object)).shape
+    if labels is None:
+        return tuple(f"Study {i + 1}" for i in range(shape[0]))
+    raw = [labels] if isinstance(labels, str) else list(labels)
+    for i, label in enumerate(raw):
+        if _is_missing(label) or not str(label).strip():
+            raise InvalidStudyError(None, "labels", f"study {i + 1} of {len(raw)} has no label")
+    out = tuple(str(label) for label in raw)
+    if len(shape) == 1 and len(out) != shape[0]:  # other shapes: _vector names the field
+        raise InvalidStudyError(None, "labels", f"{len(out)} labels for {shape[0]} studies")
+    duplicate = _first_duplicate(out)
+    if duplicate is not None:
+        raise InvalidStudyError(duplicate, "labels", "duplicate label; labels must be unique")
     return out
+
+
+def _number(value: Any, label: str, field: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        problem = _MISSING if _is_missing(value) else f"{value!r} is not a number"
+        raise InvalidStudyError(label, field, problem) from None
 
 
 def _vector(values: Any, field: str, labels: tuple[str, ...]) -> np.ndarray:
     """Float vector of length k with every entry finite, or an error naming the study."""
-    try:
-        arr = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise InvalidStudyError(None, field, f"values must be numbers, got {values!r}") from None
-    arr = np.atleast_1d(arr)
-    if arr.ndim != 1 or arr.shape[0] != len(labels):
+    raw = np.atleast_1d(np.asarray(values, dtype=object))
+    if raw.ndim != 1 or raw.shape[0] != len(labels):
         raise InvalidStudyError(
-            None, field, f"expected {len(labels)} values (one per study), got shape {arr.shape}"
+            None, field,
+            f"expected one value per study ({len(labels)}), got an array of shape {raw.shape}",
         )
-    for i in np.flatnonzero(~np.isfinite(arr)):
-        raise InvalidStudyError(labels[i], field, f"value is {arr[i]!r}; a finite number is needed")
+    try:
+        arr = raw.astype(float)
+    except (TypeError, ValueError):  # find the entry that is not a number, and name its study
+        arr = np.array([_number(v, label, field) for v, label in zip(raw, labels, strict=True)])
+    _require(np.isnan(arr), labels, field, lambda i: _MISSING)
+    _require(
+        np.isinf(arr), labels, field,
+        lambda i: f"value is {float(arr[i])}; a finite number is needed",
+    )
     return arr
 
 
@@ -82,26 +122,31 @@ def _require(bad: np.ndarray, labels: tuple[str, ...], field: str, problem: Any)
         raise InvalidStudyError(labels[i], field, problem(i))
 
 
-def _covariate_frame(
-    covariates: Mapping[str, Any] | pd.DataFrame | None, labels: tuple[str, ...]
-) -> pd.DataFrame:
-    if covariates is None:
-        return pd.DataFrame(index=pd.Index(labels, name="label"))
-    if not isinstance(covariates, pd.DataFrame):
-        for name, values in covariates.items():
-            n = 1 if np.isscalar(values) else len(values)
-            if n != len(labels):
-                raise InvalidStudyError(None, str(name), f"{n} values for {len(labels)} studies")
-    frame = pd.DataFrame(covariates).reset_index(drop=True)
-    if len(frame) != len(labels):
-        raise InvalidStudyError(
-            None, "covariates", f"{len(frame)} rows of covariates for {len(labels)} studies"
-        )
-    reserved = {"label", "yi", "vi", "sei"} & set(frame.columns)
-    if reserved:
-        raise InvalidStudyError(None, "covariates", f"reserved column names {sorted(reserved)}")
-    frame.index = pd.Index(labels, name="label")
-    return frame
+def _column(name: str, values: Any, k: int) -> list[Any]:
+    """One value per study for a covariate; a single value is repeated for every study."""
+    if not pd.api.types.is_list_like(values):
+        return [values] * k
+    out = list(values)
+    if len(out) != k:
+        raise InvalidStudyError(None, name, f"{len(out)} values for {k} studies")
+    return out
+
+
+def _check_names(names: Iterable[str], taken: Container[str], problem: str) -> None:
+    for name in names:
+        if name in taken:
+            raise InvalidStudyError(None, name, problem)
+
+
+def _covariate_frame(columns: Mapping[str, Any], labels: tuple[str, ...]) -> pd.DataFrame:
+    """Covariates (and reported inputs) as a frame indexed by label, one row per study."""
+    _check_names(
+        columns, RESERVED_COLUMNS,
+        f"reserved column name (metabridge derives {', '.join(sorted(RESERVED_COLUMNS))}); "
+        "rename it",
+    )
+    data = {name: _column(name, values, len(labels)) for name, values in columns.items()}
+    return pd.DataFrame(data, index=pd.Index(labels, name="label"))
 
 
 def _readonly(arr: np.ndarray) -> np.ndarray:
@@ -135,7 +180,14 @@ class StudySet:
         data: pd.DataFrame,
     ) -> StudySet:
         if len(labels) == 0:
-            raise InvalidStudyError(None, "studies", "the study set is empty")
+            raise InvalidStudyError(None, "studies", "no studies; a StudySet needs at least one")
+        # Last guard: a variance that over- or underflowed (e.g. a CI too narrow for the
+        # log scale) would give a study infinite or zero weight without a word.
+        _require(
+            ~(np.isfinite(vi) & (vi > 0)), labels, "vi",
+            lambda i: f"the variance derived from the input is {float(vi[i])}; it must be finite "
+            "and > 0",
+        )
         return cls(_readonly(yi), _readonly(vi), labels, measure, data)
 
     @classmethod
@@ -154,18 +206,18 @@ class StudySet:
         For a ratio measure, ``yi`` must already be on the log scale.
         """
         measure = _check_measure(measure)
-        k = np.atleast_1d(np.asarray(yi, dtype=object)).shape[0]
-        names = _labels(labels, k)
-        y = _vector(yi, "yi", names)
         if (sei is None) == (vi is None):
             raise InvalidStudyError(None, "sei/vi", "give exactly one of sei (SE) or vi (variance)")
+        names = _labels(labels, yi)
+        y = _vector(yi, "yi", names)
         if sei is not None:
             se = _vector(sei, "sei", names)
-            _require(se <= 0, names, "sei", lambda i: f"SE must be > 0, got {se[i]!r}")
-            var = se**2
+            _require(se <= 0, names, "sei", lambda i: f"SE must be > 0, got {float(se[i])}")
+            with np.errstate(over="ignore"):  # an overflow is caught by _build
+                var = se**2
         else:
             var = _vector(vi, "vi", names)
-            _require(var <= 0, names, "vi", lambda i: f"variance must be > 0, got {var[i]!r}")
+            _require(var <= 0, names, "vi", lambda i: f"variance must be > 0, got {float(var[i])}")
         data = _covariate_frame(_merge(covariates, more_covariates), names)
         return cls._build(y, var, names, measure, data)
 
@@ -188,25 +240,30 @@ class StudySet:
         ``se_rule="revman"`` by RevMan's rounded constant (3.92 at 95%).
         """
         measure = _check_measure(measure, ratio=True)
-        level = check_level(level)
-        k = np.atleast_1d(np.asarray(ratio, dtype=object)).shape[0]
-        names = _labels(labels, k)
+        ci_divisor(level, se_rule)  # level and se_rule are checked before the data
+        names = _labels(labels, ratio)
         est = _vector(ratio, "ratio", names)
         lo = _vector(lower, "lower", names)
         hi = _vector(upper, "upper", names)
         for field, arr in (("ratio", est), ("lower", lo), ("upper", hi)):
-            _require(arr <= 0, names, field, lambda i, a=arr: f"a ratio must be > 0, got {a[i]!r}")
+            _require(
+                arr <= 0, names, field, lambda i, a=arr: f"a ratio must be > 0, got {float(a[i])}"
+            )
+
+        def ci(i: int) -> str:
+            return f"({float(lo[i])} to {float(hi[i])})"
+
         _require(
             lo > hi, names, "lower",
-            lambda i: f"lower CI bound {lo[i]!r} is above the upper bound {hi[i]!r}",
+            lambda i: f"lower CI bound {float(lo[i])} is above the upper bound {float(hi[i])}",
         )
         _require(
             lo == hi, names, "upper",
-            lambda i: f"the CI has zero width ({lo[i]!r} to {hi[i]!r}); no SE can be derived",
+            lambda i: f"the CI has zero width {ci(i)}; no SE can be derived",
         )
         _require(
             (est < lo) | (est > hi), names, "ratio",
-            lambda i: f"estimate {est[i]!r} lies outside its CI ({lo[i]!r} to {hi[i]!r})",
+            lambda i: f"estimate {float(est[i])} lies outside its CI {ci(i)}",
         )
         se = log_se_from_ci(lo, hi, level, se_rule)
         reported = {"ratio": est, "lower": lo, "upper": hi}
@@ -229,14 +286,13 @@ class StudySet:
         a ratio of exactly 1 carries no information about its SE.
         """
         measure = _check_measure(measure, ratio=True)
-        k = np.atleast_1d(np.asarray(ratio, dtype=object)).shape[0]
-        names = _labels(labels, k)
+        names = _labels(labels, ratio)
         est = _vector(ratio, "ratio", names)
         pv = _vector(p, "p", names)
-        _require(est <= 0, names, "ratio", lambda i: f"a ratio must be > 0, got {est[i]!r}")
+        _require(est <= 0, names, "ratio", lambda i: f"a ratio must be > 0, got {float(est[i])}")
         _require(
             (pv <= 0) | (pv >= 1), names, "p",
-            lambda i: f"P must be strictly between 0 and 1 to give an SE, got {pv[i]!r}",
+            lambda i: f"P must be strictly between 0 and 1 to give an SE, got {float(pv[i])}",
         )
         _require(
             est == 1, names, "ratio",
@@ -267,40 +323,53 @@ class StudySet:
         """Build from a DataFrame by naming its columns; other columns become covariates.
 
         Give ``yi`` with ``sei`` or ``vi`` (generic), ``ratio`` with ``lower`` and
-        ``upper`` (CI), or ``ratio`` with ``p``.
+        ``upper`` (CI), or ``ratio`` with ``p``.  Errors in the data name the role
+        the column was given for (``ratio``, ``lower``, ..., ``labels``).
         """
-        used = {c for c in (label, yi, sei, vi, ratio, lower, upper, p) if c is not None}
-        missing = sorted(c for c in used if c not in frame.columns)
+        if not isinstance(frame, pd.DataFrame):
+            raise InvalidArgumentError(
+                f"frame must be a pandas DataFrame, got {type(frame).__name__}"
+            )
+        roles = {"labels": label, "yi": yi, "sei": sei, "vi": vi, "ratio": ratio,
+                 "lower": lower, "upper": upper, "p": p}
+        named = {role: column for role, column in roles.items() if column is not None}
+        missing = [column for column in named.values() if column not in frame.columns]
         if missing:
             raise InvalidArgumentError(
                 f"columns not in the frame: {missing}; it has {list(frame.columns)}"
             )
-        labels = frame[label] if label is not None else None
-        rest = frame.drop(columns=sorted(used)).reset_index(drop=True)
-        if yi is not None:
+        if set(named) - {"labels"} not in EFFECT_COLUMNS:
+            given = ", ".join(f"{role}={column!r}" for role, column in roles.items()
+                              if column is not None and role != "labels") or "none"
+            raise InvalidArgumentError(
+                "name the effect columns: yi= with sei= or vi=, ratio= with lower= and upper=, "
+                f"or ratio= with p= (got {given})"
+            )
+        columns = {role: frame[column] for role, column in named.items()}
+        rest = frame.drop(columns=list(dict.fromkeys(named.values()))).reset_index(drop=True)
+        if "yi" in columns:
             return cls.from_effects(
-                frame[yi], sei=None if sei is None else frame[sei],
-                vi=None if vi is None else frame[vi], labels=labels,
-                measure=measure or "GEN", covariates=rest,
+                columns["yi"], sei=columns.get("sei"), vi=columns.get("vi"),
+                labels=columns.get("labels"), measure=measure or "GEN", covariates=rest,
             )
-        if ratio is not None and lower is not None and upper is not None:
-            return cls.from_ratios(
-                frame[ratio], frame[lower], frame[upper], labels=labels,
-                measure=measure or "HR", level=level, se_rule=se_rule, covariates=rest,
-            )
-        if ratio is not None and p is not None:
+        if "p" in columns:
             return cls.from_ratio_p(
-                frame[ratio], frame[p], labels=labels, measure=measure or "HR", covariates=rest
+                columns["ratio"], columns["p"], labels=columns.get("labels"),
+                measure=measure or "HR", covariates=rest,
             )
-        raise InvalidArgumentError(
-            "name the effect columns: yi= with sei= or vi=, ratio= with lower= and upper=, "
-            "or ratio= with p="
+        return cls.from_ratios(
+            columns["ratio"], columns["lower"], columns["upper"], labels=columns.get("labels"),
+            measure=measure or "HR", level=level, se_rule=se_rule, covariates=rest,
         )
 
     @classmethod
     def read_csv(cls, path: str | PathLike[str], **columns: Any) -> StudySet:
         """Read a CSV file and pass it to :meth:`from_frame` with the same keywords."""
-        return cls.from_frame(pd.read_csv(path), **columns)
+        try:
+            frame = pd.read_csv(path)
+        except (OSError, ValueError) as exc:  # missing, unreadable, empty or not CSV
+            raise DataFileError(f"cannot read {str(path)!r} as a CSV table: {exc}") from exc
+        return cls.from_frame(frame, **columns)
 
     # ---------------------------------------------------------------- views
     @property
@@ -353,17 +422,25 @@ class StudySet:
         """Studies picked by a boolean mask (length k) or by an iterable of labels."""
         if isinstance(selection, str):
             selection = [selection]
-        values = list(selection) if not isinstance(selection, np.ndarray) else selection
-        arr = np.asarray(values)
+        if not pd.api.types.is_list_like(selection):
+            raise InvalidArgumentError(
+                f"select studies by labels or a boolean mask of {self.k} entries, "
+                f"got {selection!r}"
+            )
+        arr = np.asarray(selection if isinstance(selection, np.ndarray) else list(selection))
         if arr.dtype == bool:
             if arr.shape != (self.k,):
                 raise InvalidArgumentError(
                     f"a boolean mask needs {self.k} entries, got shape {arr.shape}"
                 )
             return self._take(np.flatnonzero(arr))
+        wanted = [str(v) for v in arr.ravel()]
+        _check_known(wanted, self.labels)
+        duplicate = _first_duplicate(wanted)
+        if duplicate is not None:
+            raise InvalidStudyError(duplicate, "selection", "selected more than once")
         position = {label: i for i, label in enumerate(self.labels)}
-        _check_known([str(v) for v in values], self.labels)
-        return self._take(np.array([position[str(v)] for v in values], dtype=int))
+        return self._take(np.array([position[label] for label in wanted], dtype=int))
 
     def drop(self, *labels: str) -> StudySet:
         """The set without the named studies."""
@@ -386,13 +463,17 @@ class StudySet:
         }
 
     def with_columns(self, **columns: Any) -> StudySet:
-        """A copy with covariate columns added or replaced (one value per study)."""
-        data = self._data.copy()
-        for name, values in columns.items():
-            arr = list(values) if not np.isscalar(values) else [values] * self.k
-            if len(arr) != self.k:
-                raise InvalidStudyError(None, name, f"{len(arr)} values for {self.k} studies")
-            data[name] = arr
+        """A copy with covariate columns added or replaced (one value, or one per study).
+
+        The reported inputs the effects were computed from (ratio, lower, upper, p)
+        cannot be replaced: build a new StudySet instead.
+        """
+        _check_names(
+            columns, REPORTED_COLUMNS & set(self._data.columns),
+            "a reported input the effect was computed from; build a new StudySet to change it",
+        )
+        new = _covariate_frame(columns, self.labels)
+        data = self._data.assign(**{name: new[name] for name in new.columns})
         return StudySet._build(self.yi, self.vi, self.labels, self.measure, data)
 
 
@@ -402,13 +483,12 @@ def _check_known(wanted: Iterable[str], labels: tuple[str, ...]) -> None:
         raise InvalidArgumentError(f"no study labelled {unknown}; labels are {list(labels)}")
 
 
-def _merge(*parts: Mapping[str, Any] | pd.DataFrame | None) -> dict[str, Any] | None:
+def _merge(*parts: Mapping[str, Any] | pd.DataFrame | None) -> dict[str, Any]:
+    """Reported inputs and covariates as one {column: values}; a name may appear once."""
     merged: dict[str, Any] = {}
     for part in parts:
-        if part is None:
-            continue
-        if isinstance(part, pd.DataFrame):
-            merged.update({str(c): part[c].to_numpy() for c in part.columns})
-        else:
-            merged.update(part)
-    return merged or None
+        for name, values in (part if part is not None else {}).items():
+            _check_names([str(name)], merged, "column given twice (as a reported input "
+                         "or a covariate); rename one")
+            merged[str(name)] = values
+    return merged

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from ..backends import REGISTRY, Backend, get_backend, require_backend
 from ..errors import InsufficientStudiesError, InvalidArgumentError, UnsupportedMethodError
-from ..facade import resolve
+from ..facade import check_studyset, resolve
 from ..result import PoolResult
 from ..studies import StudySet
 from .types import (
@@ -30,9 +30,11 @@ def leave_one_out(
 ) -> LeaveOneOut:
     """Refit without each study in turn: one PoolResult per omitted study."""
     engine, chosen, level = resolve(studies, method, backend, level)
-    if chosen.random_effects and studies.k < 3:
+    needed = 3 if chosen.random_effects else 2
+    if studies.k < needed:
         raise InsufficientStudiesError(
-            f"leave-one-out with {chosen.name} needs k >= 3 (each fit keeps k - 1 >= 2 studies)"
+            f"leave-one-out with {chosen.name} needs k >= {needed} (each fit keeps k - 1 "
+            f"studies), got k = {studies.k}"
         )
     return engine.leave_one_out(studies, chosen, level)
 
@@ -46,7 +48,7 @@ def exclude(
 ) -> PoolResult:
     """Sensitivity analysis: pool without the named studies."""
     names = [labels] if isinstance(labels, str) else list(labels)
-    kept = studies.drop(*names)
+    kept = check_studyset(studies).drop(*names)
     engine, chosen, level = resolve(kept, method, backend, level)
     return engine.pool(kept, chosen, level)
 
@@ -93,18 +95,17 @@ def egger(
     """
     if variant not in ("classic", "metafor-rma"):
         raise InvalidArgumentError(f"variant must be 'classic' or 'metafor-rma', got {variant!r}")
-    engine = _engine_with(backend, f"egger_{variant}", f"Egger test ({variant})")
-    if studies.k < 3:
+    if check_studyset(studies).k < 3:
         raise InsufficientStudiesError(f"Egger's test needs k >= 3 studies, got {studies.k}")
-    return engine.egger(studies, variant)
+    return _engine_with(backend, f"egger_{variant}", f"Egger test ({variant})").egger(
+        studies, variant)
 
 
 def begg(studies: StudySet, backend: str = "metafor") -> BeggTest:
     """Begg & Mazumdar (1994) rank correlation test (metafor ``ranktest``)."""
-    engine = _engine_with(backend, "begg", "Begg rank test")
-    if studies.k < 3:
+    if check_studyset(studies).k < 3:
         raise InsufficientStudiesError(f"Begg's test needs k >= 3 studies, got {studies.k}")
-    return engine.begg(studies)
+    return _engine_with(backend, "begg", "Begg rank test").begg(studies)
 
 
 def heterogeneity_ci(

@@ -133,29 +133,35 @@ def _to_python(value: Any, name: str = "") -> Any:
 
 
 def call_r(function: str, *args: Any) -> dict[str, Any]:
-    """Call an ``mb_*`` wrapper; raise EngineError on an R error, warn on R warnings."""
+    """Call an ``mb_*`` wrapper; raise EngineError on an R error, warn on R warnings.
+
+    An R error whose message is about convergence raises :class:`EngineError`
+    with R's words; R warnings become :class:`EngineWarning` (or
+    :class:`ConvergenceWarning`), pointing at the caller of the metabridge verb.
+    """
     session = _session()
     result = _to_python(session.functions[function](*(_r_value(session, a) for a in args)))
-    _surface(result)
+    messages, error = _collect(result)
+    for message in dict.fromkeys(messages):
+        category = ConvergenceWarning if "converge" in message.lower() else EngineWarning
+        warnings.warn(f"metafor: {message}", category, stacklevel=4)
+    if error:
+        raise EngineError("metafor", error.strip())
     return result
 
 
-def _surface(result: Any) -> None:
-    """Re-raise R errors and re-issue R warnings found anywhere in a (nested) result."""
+def _collect(result: Any) -> tuple[list[str], str | None]:
+    """R warnings and the first R error anywhere in a (nested) result."""
     if isinstance(result, list):
-        for item in result:
-            _surface(item)
-        return
-    if not isinstance(result, dict):
-        return
-    for message in result.get("warnings") or []:
-        category = ConvergenceWarning if "converge" in message.lower() else EngineWarning
-        warnings.warn(f"metafor: {message}", category, stacklevel=4)
-    if result.get("error"):
-        raise EngineError("metafor", str(result["error"]).strip())
-    for key, value in result.items():
-        if key not in ("warnings", "error"):
-            _surface(value)
+        found = [_collect(item) for item in result]
+    elif isinstance(result, dict):
+        own = (list(result.get("warnings") or []), result.get("error") or None)
+        found = [own] + [_collect(v) for k, v in result.items() if k not in ("warnings", "error")]
+    else:
+        return [], None
+    messages = [m for ms, _ in found for m in ms]
+    errors = [e for _, e in found if e]
+    return messages, errors[0] if errors else None
 
 
 def _r_value(session: _Session, value: Any) -> Any:

@@ -5,8 +5,8 @@ it the batch engine of :func:`metabridge.simulate`.  Methods: FE
 (``WeightedLeastSquares(tau2=0)``), DL (``DerSimonianLaird``), HE (``Hedges``),
 ML and REML (``VarianceBasedLikelihoodEstimator``).  Tests: "z" =
 ``small_sample_correction="wald"``, "knha" = "knapp-hartung", "adhoc" =
-"knapp-hartung-conservative".  Conventions applied: pymare.z_from_p,
-pymare.tolerance.
+"knapp-hartung-conservative".  Conventions applied: pymare.i2_from_q,
+pymare.z_from_p, pymare.tolerance.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ class PyMAREBackend(EngineBase):
         tau2 = float(np.ravel(summary.tau2)[0]) if method.random_effects else 0.0
         q = float(np.ravel(hetero["Q"])[0])
         df = studies.k - 1
-        conventions = [] if test == "z" else ["pymare.z_from_p"]
+        conventions = ["pymare.i2_from_q"] + ([] if test == "z" else ["pymare.z_from_p"])
         if method.name in ("ML", "REML"):
             conventions.append("pymare.tolerance")
         return assemble(

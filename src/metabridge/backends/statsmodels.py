@@ -9,14 +9,13 @@ statsmodels.i2_from_q, statsmodels.no_pvalue, statsmodels.pm_tolerance.
 
 from __future__ import annotations
 
-import warnings
 from functools import cache
 from typing import Any
 
 import numpy as np
 
-from ..analyses.types import EggerTest, EggerVariant
 from .. import heterogeneity as het
+from ..analyses.types import EggerTest, EggerVariant
 from ..methods import Method
 from ..result import PoolResult
 from ..studies import StudySet
@@ -58,11 +57,10 @@ class StatsmodelsBackend(EngineBase):
     ) -> PoolResult:
         method_re = "iterated" if method.name == "PM" else "chi2"
         kwds = {"atol": PM_ATOL, "maxiter": PM_MAXITER} if method.name == "PM" else {}
-        if studies.k > 1:
+        # statsmodels divides by df (k = 1) and by Q (identical estimates), and takes
+        # sqrt of a negative DL variance (Q < df); those numbers are replaced below.
+        with np.errstate(divide="ignore", invalid="ignore"):
             res = _engine().combine_effects(studies.yi, studies.vi, method_re=method_re, **kwds)
-        else:  # k = 1 (FE): statsmodels divides by df = 0 for its heterogeneity numbers
-            with np.errstate(divide="ignore", invalid="ignore"):
-                res = _engine().combine_effects(studies.yi, studies.vi, method_re=method_re)
         conventions = ["statsmodels.no_pvalue", "statsmodels.fast_ci"]
         extra: dict[str, Any] = {}
         converged = True

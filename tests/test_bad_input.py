@@ -1,0 +1,497 @@
+"""Does bad input stop at the boundary with a clear MetabridgeError?
+
+Every public entry point that takes user data (the StudySet constructors and
+selections, and the analysis verbs) is fed each kind of bad input once.  The
+answer must be a :class:`metabridge.MetabridgeError` subclass whose message
+names the study label and the field where there is one -- never a traceback
+from inside numpy, pandas or R, and never a silently wrong number.
+
+``CASES`` is the single table; ``docs/errors.md`` lists the same cases with the
+messages the code gave when the file was generated.  Regenerate it after changing
+a case or a message with ``python tests/test_bad_input.py``.  ``ACCEPTED`` holds
+boundary inputs that must pass.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import need
+
+import metabridge as mb
+from metabridge.errors import DataFileError
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "errors.md"
+RUN = "tests/test_bad_input.py"  # writes DOC
+NAN, INF = math.nan, math.inf
+
+# Three valid studies; every case changes one thing.
+RATIOS = {"ratio": [2.0, 1.5, 0.8], "lower": [1.0, 1.0, 0.5], "upper": [4.0, 2.25, 1.28],
+          "labels": ["A", "B", "C"]}
+RATIO_P = {"ratio": [2.0, 1.5, 0.8], "p": [0.01, 0.2, 0.3], "labels": ["A", "B", "C"]}
+EFFECTS = {"yi": [0.1, 0.2, 0.3], "sei": [0.1, 0.2, 0.3], "labels": ["A", "B", "C"]}
+FRAME = {"study": ["A", "B", "C"], "hr": [2.0, 1.5, 0.8], "lo": [1.0, 1.0, 0.5],
+         "hi": [4.0, 2.25, 1.28], "arm": ["x", "x", "y"]}
+CI_COLUMNS = {"label": "study", "ratio": "hr", "lower": "lo", "upper": "hi"}
+
+
+def ratios(**change: Any) -> mb.StudySet:
+    return mb.StudySet.from_ratios(**{**RATIOS, **change})
+
+
+def ratio_p(**change: Any) -> mb.StudySet:
+    return mb.StudySet.from_ratio_p(**{**RATIO_P, **change})
+
+
+def effects(**change: Any) -> mb.StudySet:
+    return mb.StudySet.from_effects(**{**EFFECTS, **change})
+
+
+def from_frame(columns: dict[str, Any] | None = None, **names: Any) -> mb.StudySet:
+    """``from_frame`` on FRAME with some columns replaced or added, naming ``names``."""
+    frame = pd.DataFrame({**FRAME, **(columns or {})})
+    return mb.StudySet.from_frame(frame, **(names or CI_COLUMNS))
+
+
+def studies(k: int = 3) -> mb.StudySet:
+    """The first k of A, B, C (HR with CI) with a covariate ``arm`` = x, x, y."""
+    return ratios(arm=["x", "x", "y"]).subset(["A", "B", "C"][:k])
+
+
+def begg_k2() -> Any:
+    need("metafor")
+    return mb.begg(studies(2), backend="metafor")
+
+
+class Case(NamedTuple):
+    id: str
+    input: str  # what the case feeds in, for docs/errors.md
+    call: Callable[[], Any]
+    error: type[Exception]
+    match: str  # regex the message must match (study label and field where there is one)
+
+
+Study = mb.InvalidStudyError
+Arg = mb.InvalidArgumentError
+Few = mb.InsufficientStudiesError
+
+CASES = [
+    # ---------------------------------------------------------- StudySet.from_ratios
+    Case("ratios-nan-ratio", "`from_ratios`: ratio of B is NaN",
+         lambda: ratios(ratio=[2.0, NAN, 0.8]), Study,
+         r"^study 'B', field 'ratio': value is missing"),
+    Case("ratios-none-lower", "`from_ratios`: lower of B is None",
+         lambda: ratios(lower=[1.0, None, 0.5]), Study,
+         r"^study 'B', field 'lower': value is missing"),
+    Case("ratios-inf-upper", "`from_ratios`: upper of B is +inf",
+         lambda: ratios(upper=[4.0, INF, 1.28]), Study, r"^study 'B', field 'upper': value is inf"),
+    Case("ratios-neginf-lower", "`from_ratios`: lower of A is -inf",
+         lambda: ratios(lower=[-INF, 1.0, 0.5]), Study,
+         r"^study 'A', field 'lower': value is -inf"),
+    Case("ratios-text-ratio", "`from_ratios`: ratio of B is `'abc'`",
+         lambda: ratios(ratio=[2.0, "abc", 0.8]), Study,
+         r"^study 'B', field 'ratio': 'abc' is not a number"),
+    Case("ratios-zero-ratio", "`from_ratios`: ratio of B is 0",
+         lambda: ratios(ratio=[2.0, 0.0, 0.8]), Study, r"^study 'B', field 'ratio': .*> 0"),
+    Case("ratios-negative-lower", "`from_ratios`: lower of B is -0.5",
+         lambda: ratios(lower=[1.0, -0.5, 0.5]), Study, r"^study 'B', field 'lower': .*> 0"),
+    Case("ratios-zero-upper", "`from_ratios`: upper of C is 0",
+         lambda: ratios(upper=[4.0, 2.25, 0.0]), Study, r"^study 'C', field 'upper': .*> 0"),
+    Case("ratios-lower-above-upper", "`from_ratios`: B has lower 3.0, upper 2.25",
+         lambda: ratios(lower=[1.0, 3.0, 0.5]), Study,
+         r"^study 'B', field 'lower': lower CI bound 3.0 is above the upper bound 2.25"),
+    Case("ratios-zero-width-ci", "`from_ratios`: B has lower = upper = 1.5",
+         lambda: ratios(lower=[1.0, 1.5, 0.5], upper=[4.0, 1.5, 1.28]), Study,
+         r"^study 'B', field 'upper': the CI has zero width"),
+    Case("ratios-estimate-below-ci", "`from_ratios`: ratio of A (0.9) below its CI 1.0-4.0",
+         lambda: ratios(ratio=[0.9, 1.5, 0.8]), Study,
+         r"^study 'A', field 'ratio': estimate 0.9 lies outside its CI"),
+    Case("ratios-estimate-above-ci", "`from_ratios`: ratio of C (1.3) above its CI 0.5-1.28",
+         lambda: ratios(ratio=[2.0, 1.5, 1.3]), Study,
+         r"^study 'C', field 'ratio': estimate 1.3 lies outside its CI"),
+    Case("ratios-ci-too-narrow-for-log",
+         "`from_ratios`: one study A with ratio = lower = 1e-300, upper the next float",
+         lambda: mb.StudySet.from_ratios([1e-300], [1e-300], [np.nextafter(1e-300, 1)],
+                                         labels=["A"]),
+         Study, r"^study 'A', field 'vi': the variance derived from the input is 0.0"),
+    Case("ratios-level-0", "`from_ratios(level=0)`",
+         lambda: ratios(level=0), Arg, r"level must be in \(0, 1\), got 0"),
+    Case("ratios-level-1", "`from_ratios(level=1)`",
+         lambda: ratios(level=1), Arg, r"level must be in \(0, 1\), got 1"),
+    Case("ratios-level-95", "`from_ratios(level=95)`",
+         lambda: ratios(level=95), Arg, r"got 95 \(did you mean 0.95\?\)"),
+    Case("ratios-level-negative", "`from_ratios(level=-0.1)`",
+         lambda: ratios(level=-0.1), Arg, r"level must be in \(0, 1\), got -0.1"),
+    Case("ratios-level-text", "`from_ratios(level='abc')`",
+         lambda: ratios(level="abc"), Arg, r"level must be a number in \(0, 1\), got 'abc'"),
+    Case("ratios-se-rule-unknown", "`from_ratios(se_rule='cochrane')`",
+         lambda: ratios(se_rule="cochrane"), Arg,
+         r"se_rule must be 'exact' or 'revman', got 'cochrane'"),
+    Case("ratios-revman-level-0.8", "`from_ratios(se_rule='revman', level=0.8)`",
+         lambda: ratios(se_rule="revman", level=0.8), Arg,
+         r"se_rule='revman' has constants only for levels 0.9, 0.95, 0.99; got level=0.8"),
+    Case("ratios-measure-unknown", "`from_ratios(measure='XYZ')`",
+         lambda: ratios(measure="XYZ"), Arg, r"unknown measure 'XYZ'; known: HR"),
+    Case("ratios-measure-not-ratio", "`from_ratios(measure='MD')`",
+         lambda: ratios(measure="MD"), Arg, r"measure 'MD' is not a ratio"),
+    Case("ratios-length-mismatch", "`from_ratios`: 3 ratios, 2 lower bounds",
+         lambda: ratios(lower=[1.0, 1.0]), Study,
+         r"^field 'lower': expected one value per study \(3\), got an array of shape \(2,\)"),
+    Case("ratios-labels-mismatch", "`from_ratios`: 3 studies, 2 labels",
+         lambda: ratios(labels=["A", "B"]), Study, r"^field 'labels': 2 labels for 3 studies"),
+    Case("ratios-duplicate-labels", "`from_ratios`: labels A, B, A",
+         lambda: ratios(labels=["A", "B", "A"]), Study,
+         r"^study 'A', field 'labels': duplicate label"),
+    Case("ratios-missing-label", "`from_ratios`: labels A, None, C",
+         lambda: ratios(labels=["A", None, "C"]), Study,
+         r"^field 'labels': study 2 of 3 has no label"),
+    Case("ratios-empty", "`from_ratios([], [], [])`",
+         lambda: mb.StudySet.from_ratios([], [], []), Study, r"^field 'studies': no studies"),
+    Case("ratios-2d", "`from_ratios`: ratio given as a 1 x 3 array",
+         lambda: ratios(ratio=[[2.0, 1.5, 0.8]]), Study,
+         r"^field 'ratio': expected one value per study \(3\), got an array of shape \(1, 3\)"),
+    Case("ratios-covariate-length", "`from_ratios(..., followup=[12, 10])` for 3 studies",
+         lambda: ratios(followup=[12, 10]), Study, r"^field 'followup': 2 values for 3 studies"),
+    Case("ratios-covariate-named-yi", "`from_ratios(..., covariates={'yi': [1, 2, 3]})`",
+         lambda: ratios(covariates={"yi": [1, 2, 3]}), Study,
+         r"^field 'yi': reserved column name"),
+    Case("ratios-covariate-named-ratio", "`from_ratios(..., covariates={'ratio': [1, 2, 3]})`",
+         lambda: ratios(covariates={"ratio": [1, 2, 3]}), Study,
+         r"^field 'ratio': column given twice"),
+    # --------------------------------------------------------- StudySet.from_ratio_p
+    Case("p-zero", "`from_ratio_p`: P of B is 0",
+         lambda: ratio_p(p=[0.01, 0.0, 0.3]), Study,
+         r"^study 'B', field 'p': P must be strictly between 0 and 1"),
+    Case("p-one", "`from_ratio_p`: P of B is 1",
+         lambda: ratio_p(p=[0.01, 1.0, 0.3]), Study,
+         r"^study 'B', field 'p': P must be strictly between 0 and 1"),
+    Case("p-above-one", "`from_ratio_p`: P of C is 1.5",
+         lambda: ratio_p(p=[0.01, 0.2, 1.5]), Study,
+         r"^study 'C', field 'p': P must be strictly between 0 and 1 .*got 1.5"),
+    Case("p-text", "`from_ratio_p`: P of B is `'<0.001'`",
+         lambda: ratio_p(p=[0.01, "<0.001", 0.3]), Study,
+         r"^study 'B', field 'p': '<0.001' is not a number"),
+    Case("p-nan", "`from_ratio_p`: P of A is NaN",
+         lambda: ratio_p(p=[NAN, 0.2, 0.3]), Study, r"^study 'A', field 'p': value is missing"),
+    Case("p-ratio-one", "`from_ratio_p`: ratio of B is exactly 1",
+         lambda: ratio_p(ratio=[2.0, 1.0, 0.8]), Study,
+         r"^study 'B', field 'ratio': a ratio of exactly 1 gives SE = 0"),
+    Case("p-ratio-negative", "`from_ratio_p`: ratio of C is -0.8",
+         lambda: ratio_p(ratio=[2.0, 1.5, -0.8]), Study, r"^study 'C', field 'ratio': .*> 0"),
+    Case("p-measure-not-ratio", "`from_ratio_p(measure='SMD')`",
+         lambda: ratio_p(measure="SMD"), Arg, r"measure 'SMD' is not a ratio"),
+    # ---------------------------------------------------------- StudySet.from_effects
+    Case("effects-nan-yi", "`from_effects`: yi of C is NaN",
+         lambda: effects(yi=[0.1, 0.2, NAN]), Study, r"^study 'C', field 'yi': value is missing"),
+    Case("effects-text-yi", "`from_effects`: yi of A is `'abc'`",
+         lambda: effects(yi=["abc", 0.2, 0.3]), Study,
+         r"^study 'A', field 'yi': 'abc' is not a number"),
+    Case("effects-zero-sei", "`from_effects`: sei of B is 0",
+         lambda: effects(sei=[0.1, 0.0, 0.3]), Study, r"^study 'B', field 'sei': SE must be > 0"),
+    Case("effects-negative-sei", "`from_effects`: sei of B is -0.2",
+         lambda: effects(sei=[0.1, -0.2, 0.3]), Study,
+         r"^study 'B', field 'sei': SE must be > 0, got -0.2"),
+    Case("effects-inf-sei", "`from_effects`: sei of A is +inf",
+         lambda: effects(sei=[INF, 0.2, 0.3]), Study, r"^study 'A', field 'sei': value is inf"),
+    Case("effects-sei-overflows", "`from_effects`: sei of A is 1e200 (its square overflows)",
+         lambda: effects(sei=[1e200, 0.2, 0.3]), Study,
+         r"^study 'A', field 'vi': the variance derived from the input is inf"),
+    Case("effects-zero-vi", "`from_effects`: vi of B is 0 (no sei)",
+         lambda: effects(sei=None, vi=[0.01, 0.0, 0.09]), Study,
+         r"^study 'B', field 'vi': variance must be > 0"),
+    Case("effects-negative-vi", "`from_effects`: vi of C is -0.09 (no sei)",
+         lambda: effects(sei=None, vi=[0.01, 0.04, -0.09]), Study,
+         r"^study 'C', field 'vi': variance must be > 0, got -0.09"),
+    Case("effects-sei-and-vi", "`from_effects` with both sei and vi",
+         lambda: effects(vi=[0.01, 0.04, 0.09]), Study,
+         r"^field 'sei/vi': give exactly one of sei"),
+    Case("effects-neither-sei-nor-vi", "`from_effects` with neither sei nor vi",
+         lambda: effects(sei=None), Study, r"^field 'sei/vi': give exactly one of sei"),
+    Case("effects-length-mismatch", "`from_effects`: 3 effects, 2 SEs",
+         lambda: effects(sei=[0.1, 0.2]), Study,
+         r"^field 'sei': expected one value per study \(3\), got an array of shape \(2,\)"),
+    Case("effects-measure-unknown", "`from_effects(measure='log HR')`",
+         lambda: effects(measure="log HR"), Arg, r"unknown measure 'log HR'"),
+    Case("effects-empty", "`from_effects([], sei=[])`",
+         lambda: mb.StudySet.from_effects([], sei=[]), Study, r"^field 'studies': no studies"),
+    Case("effects-2d", "`from_effects`: yi a 2 x 2 array, sei 2 values, no labels",
+         lambda: mb.StudySet.from_effects([[0.1, 0.2], [0.3, 0.4]], sei=[0.1, 0.2]), Study,
+         r"^field 'yi': expected one value per study \(2\), got an array of shape \(2, 2\)"),
+    Case("effects-covariate-named-label", "`from_effects(..., label=['a', 'b', 'c'])`",
+         lambda: effects(label=["a", "b", "c"]), Study, r"^field 'label': reserved column name"),
+    # ---------------------------------------------------- from_frame and read_csv
+    Case("frame-missing-column", "`from_frame(frame, ratio='HR', ...)`; the column is `hr`",
+         lambda: from_frame(label="study", ratio="HR", lower="lo", upper="hi"), Arg,
+         r"columns not in the frame: \['HR'\]"),
+    Case("frame-no-effect-columns", "`from_frame(frame, label='study')`",
+         lambda: from_frame(label="study"), Arg, r"name the effect columns.*\(got none\)"),
+    Case("frame-mixed-effect-columns", "`from_frame` naming ratio, lower, upper and p",
+         lambda: from_frame({"pval": [0.01, 0.2, 0.3]}, **CI_COLUMNS, p="pval"), Arg,
+         r"name the effect columns.*got ratio='hr', lower='lo', upper='hi', p='pval'"),
+    Case("frame-not-a-frame", "`from_frame` given a dict",
+         lambda: mb.StudySet.from_frame(FRAME, **CI_COLUMNS), Arg,
+         r"frame must be a pandas DataFrame, got dict"),
+    Case("frame-text-in-number-column", "`from_frame`: column `hr` of B is `'NR'`",
+         lambda: from_frame({"hr": ["2.0", "NR", "0.8"]}), Study,
+         r"^study 'B', field 'ratio': 'NR' is not a number"),
+    Case("frame-ci-bounds-swapped", "`from_frame`: column `lo` of B (3.0) above `hi` (2.25)",
+         lambda: from_frame({"lo": [1.0, 3.0, 0.5]}), Study,
+         r"^study 'B', field 'lower': lower CI bound 3.0 is above"),
+    Case("frame-missing-label", "`from_frame`: column `study` of the second row is empty",
+         lambda: from_frame({"study": ["A", None, "C"]}), Study,
+         r"^field 'labels': study 2 of 3 has no label"),
+    Case("frame-duplicate-labels", "`from_frame`: column `study` is A, A, C",
+         lambda: from_frame({"study": ["A", "A", "C"]}), Study,
+         r"^study 'A', field 'labels': duplicate label"),
+    Case("frame-covariate-named-sei", "`from_frame`: an unused column is called `sei`",
+         lambda: from_frame({"sei": [0.1, 0.2, 0.3]}), Study, r"^field 'sei': reserved column"),
+    Case("frame-covariate-named-ratio", "`from_frame`: an unused column is called `ratio`",
+         lambda: from_frame({"ratio": [1, 2, 3]}), Study, r"^field 'ratio': column given twice"),
+    Case("csv-missing-file", "`read_csv('no-such-file.csv', ...)`",
+         lambda: mb.StudySet.read_csv("no-such-file.csv", **CI_COLUMNS), DataFileError,
+         r"cannot read 'no-such-file.csv' as a CSV table: .*No such file"),
+    Case("csv-empty-file", "`read_csv(os.devnull, ...)` (an empty file)",
+         lambda: mb.StudySet.read_csv(os.devnull, **CI_COLUMNS), DataFileError,
+         r"cannot read .* as a CSV table: No columns to parse"),
+    # ------------------------------------------- subset, drop, groupby, with_columns
+    Case("subset-unknown-label", "`subset(['A', 'Z'])`",
+         lambda: studies().subset(["A", "Z"]), Arg, r"no study labelled \['Z'\]"),
+    Case("subset-mask-wrong-length", "`subset([True, False])` on 3 studies",
+         lambda: studies().subset([True, False]), Arg,
+         r"a boolean mask needs 3 entries, got shape \(2,\)"),
+    Case("subset-empty-selection", "`subset([])`",
+         lambda: studies().subset([]), Study, r"^field 'studies': no studies"),
+    Case("subset-label-twice", "`subset(['A', 'A'])`",
+         lambda: studies().subset(["A", "A"]), Study,
+         r"^study 'A', field 'selection': selected more than once"),
+    Case("subset-not-a-selection", "`subset(3)`",
+         lambda: studies().subset(3), Arg, r"select studies by labels or a boolean mask"),
+    Case("drop-unknown-label", "`drop('Z')`",
+         lambda: studies().drop("Z"), Arg, r"no study labelled \['Z'\]"),
+    Case("drop-every-study", "`drop('A', 'B', 'C')`",
+         lambda: studies().drop("A", "B", "C"), Study, r"^field 'studies': no studies"),
+    Case("groupby-missing-column", "`groupby('country')`",
+         lambda: studies().groupby("country"), Arg, r"no column 'country'; columns are"),
+    Case("groupby-missing-value", "`groupby('arm')` where arm of B is None",
+         lambda: studies().with_columns(arm=["x", None, "y"]).groupby("arm"), Study,
+         r"^study 'B', field 'arm': missing value"),
+    Case("with-columns-wrong-length", "`with_columns(arm=['x', 'y'])` on 3 studies",
+         lambda: studies().with_columns(arm=["x", "y"]), Study,
+         r"^field 'arm': 2 values for 3 studies"),
+    Case("with-columns-named-yi", "`with_columns(yi=[1, 2, 3])`",
+         lambda: studies().with_columns(yi=[1, 2, 3]), Study, r"^field 'yi': reserved column"),
+    Case("with-columns-replaces-reported", "`with_columns(lower=[...])` on ratios with CIs",
+         lambda: studies().with_columns(lower=[0.5, 0.5, 0.5]), Study,
+         r"^field 'lower': a reported input"),
+    # ------------------------------------------------------ pool and compare
+    Case("pool-unknown-method", "`pool(studies, method='DerSimonian')`",
+         lambda: mb.pool(studies(), "DerSimonian"), mb.UnknownMethodError,
+         r"unknown method 'DerSimonian'; metabridge knows: FE, DL"),
+    Case("pool-unknown-backend", "`pool(studies, backend='stata')`",
+         lambda: mb.pool(studies(), "DL", "stata"), mb.UnknownBackendError,
+         r"unknown backend 'stata'; registered: statsmodels"),
+    Case("pool-level-95", "`pool(studies, level=95)`",
+         lambda: mb.pool(studies(), level=95), Arg, r"got 95 \(did you mean 0.95\?\)"),
+    Case("pool-level-1", "`pool(studies, level=1.0)`",
+         lambda: mb.pool(studies(), level=1.0), Arg, r"level must be in \(0, 1\), got 1.0"),
+    Case("pool-random-effects-k1", "`pool(one_study, 'DL')`",
+         lambda: mb.pool(studies(1), "DL"), Few,
+         r"'DL' needs at least 2 studies, got k = 1 \(A\); use method='FE'"),
+    Case("pool-not-a-studyset", "`pool([1.2, 0.8])`",
+         lambda: mb.pool([1.2, 0.8]), Arg, r"studies must be a StudySet.*got list"),
+    Case("compare-unknown-method", "`compare(studies, methods=('FE', 'XX'))`",
+         lambda: mb.compare(studies(), ("FE", "XX")), mb.UnknownMethodError,
+         r"unknown method 'XX'"),
+    Case("compare-unknown-backend", "`compare(studies, backends=('statsmodels', 'stata'))`",
+         lambda: mb.compare(studies(), backends=("statsmodels", "stata")),
+         mb.UnknownBackendError, r"unknown backend 'stata'"),
+    Case("compare-level-95", "`compare(studies, backends=['statsmodels'], level=95)`",
+         lambda: mb.compare(studies(), backends=["statsmodels"], level=95), Arg,
+         r"did you mean 0.95\?"),
+    # ------------------------------------------------------------- analyses
+    Case("loo-random-effects-k2", "`leave_one_out(two_studies, 'DL')`",
+         lambda: mb.leave_one_out(studies(2), "DL"), Few,
+         r"leave-one-out with DL needs k >= 3"),
+    Case("exclude-unknown-label", "`exclude(studies, 'Z')`",
+         lambda: mb.exclude(studies(), "Z"), Arg, r"no study labelled \['Z'\]"),
+    Case("exclude-leaves-one-study", "`exclude(studies, ['A', 'B'], 'DL')`",
+         lambda: mb.exclude(studies(), ["A", "B"], "DL"), Few,
+         r"'DL' needs at least 2 studies, got k = 1 \(C\)"),
+    Case("subgroups-unknown-column", "`subgroups(studies, by='country')`",
+         lambda: mb.subgroups(studies(), "country"), Arg, r"no column 'country'"),
+    Case("subgroups-single-valued-column", "`subgroups(studies, by='arm')`, arm all 'x'",
+         lambda: mb.subgroups(studies().with_columns(arm="x"), "arm"), Few,
+         r"column 'arm' has one value \('x'\); subgroups need at least two"),
+    Case("subgroups-missing-value", "`subgroups(studies, by='arm')`, arm of B is None",
+         lambda: mb.subgroups(studies().with_columns(arm=["x", None, "y"]), "arm"), Study,
+         r"^study 'B', field 'arm': missing value"),
+    Case("subgroups-tau2-unknown", "`subgroups(studies, by='arm', tau2='pooled')`",
+         lambda: mb.subgroups(studies(), "arm", tau2="pooled"), Arg,
+         r"tau2 must be 'separate' or 'common', got 'pooled'"),
+    Case("egger-k2", "`egger(two_studies)`",
+         lambda: mb.egger(studies(2)), Few, r"Egger's test needs k >= 3 studies, got 2"),
+    Case("egger-unknown-variant", "`egger(studies, variant='rank')`",
+         lambda: mb.egger(studies(), variant="rank"), Arg,
+         r"variant must be 'classic' or 'metafor-rma', got 'rank'"),
+    Case("egger-unknown-backend", "`egger(studies, backend='stata')`",
+         lambda: mb.egger(studies(), backend="stata"), mb.UnknownBackendError,
+         r"unknown backend 'stata'"),
+    Case("begg-k2", "`begg(two_studies, backend='metafor')`",
+         begg_k2, Few, r"Begg's test needs k >= 3 studies, got 2"),
+    Case("begg-unsupported-backend", "`begg(studies, backend='statsmodels')`",
+         lambda: mb.begg(studies(), backend="statsmodels"), mb.UnsupportedMethodError,
+         r"'statsmodels' does not offer 'Begg rank test'; engines that do: metafor"),
+    Case("compare-methods-as-string", "`compare(studies, methods='XX')`",
+         lambda: mb.compare(studies(), "XX", ["statsmodels"]), mb.UnknownMethodError,
+         r"unknown method 'XX'"),
+    Case("compare-backends-as-string", "`compare(studies, backends='stata')`",
+         lambda: mb.compare(studies(), backends="stata"), mb.UnknownBackendError,
+         r"unknown backend 'stata'"),
+    Case("compare-no-methods", "`compare(studies, methods=())`",
+         lambda: mb.compare(studies(), (), ["statsmodels"]), Arg, r"method"),
+    Case("loo-fixed-effect-k1", "`leave_one_out(one_study, 'FE')`",
+         lambda: mb.leave_one_out(studies(1), "FE"), Few, r"leave-one-out"),
+    Case("egger-not-a-studyset", "`egger([1.2, 0.8, 0.5])`",
+         lambda: mb.egger([1.2, 0.8, 0.5]), Arg, r"studies must be a StudySet"),
+    Case("exclude-not-a-studyset", "`exclude([1.2, 0.8, 0.5], 'A')`",
+         lambda: mb.exclude([1.2, 0.8, 0.5], "A"), Arg, r"studies must be a StudySet"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_bad_input_raises_a_named_error(case: Case) -> None:
+    assert issubclass(case.error, mb.MetabridgeError)
+    with pytest.raises(case.error, match=case.match) as info:
+        case.call()
+    # The cause of the message is metabridge's own check, not a library deep below.
+    assert type(info.value).__module__.startswith("metabridge")
+
+
+# Boundary inputs that must be accepted (and give finite numbers).
+ACCEPTED = {
+    "revman-level-0.9": lambda: ratios(se_rule="revman", level=0.9),
+    "revman-level-0.95": lambda: ratios(se_rule="revman", level=0.95),
+    "revman-level-0.99": lambda: ratios(se_rule="revman", level=0.99),
+    "estimate-on-ci-bound": lambda: ratios(ratio=[1.0, 1.5, 0.8]),
+    "single-label-string": lambda: mb.StudySet.from_effects([0.1], sei=[0.1], labels="A"),
+    "scalar-covariate": lambda: ratios(country="US"),
+    "fixed-effect-k1": lambda: mb.pool(studies(1), "FE"),
+}
+
+
+@pytest.mark.parametrize("make", ACCEPTED.values(), ids=list(ACCEPTED))
+def test_boundary_input_is_accepted(make: Callable[[], Any]) -> None:
+    made = make()
+    values = made.vi if isinstance(made, mb.StudySet) else np.array([made.estimate, made.se])
+    assert np.isfinite(values).all()
+
+
+def test_the_table_is_long_enough_and_ids_are_unique() -> None:
+    ids = [case.id for case in CASES]
+    assert len(ids) >= 30
+    assert len(set(ids)) == len(ids)
+
+
+def test_docs_list_exactly_the_cases_of_the_table() -> None:
+    assert list(doc_rows()) == [case.id for case in CASES]
+
+
+def test_docs_show_the_class_and_a_message_each_case_accepts() -> None:
+    # Exact messages can change elsewhere (e.g. the list of registered engines), so the
+    # check is that the documented message passes the same regex as the code's.
+    documented = doc_rows()
+    for case in CASES:
+        error, message = documented[case.id]
+        assert error == case.error.__name__, f"{case.id}: rerun `python {RUN}`"
+        assert re.search(case.match, message), f"{case.id}: rerun `python {RUN}`"
+
+
+# ----------------------------------------------------------- docs/errors.md
+ROW = re.compile(r"^\| `(?P<id>[^`]+)` \| .* \| `(?P<error>\w+)` \| `(?P<message>.*)` \|$")
+
+
+def produced(case: Case) -> tuple[str, str]:
+    """(exception class name, message) the code gives for ``case``."""
+    try:
+        case.call()
+    except mb.MetabridgeError as exc:
+        return type(exc).__name__, str(exc)
+    raise AssertionError(f"{case.id}: no MetabridgeError raised")
+
+
+def doc_rows() -> dict[str, tuple[str, str]]:
+    """Case id -> (exception class, message) from the table in docs/errors.md."""
+    rows = {}
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        match = ROW.match(line)
+        if match:
+            rows[match["id"]] = (match["error"], match["message"].replace(r"\|", "|"))
+    return rows
+
+
+PREAMBLE = """\
+# Errors on bad input
+
+Generated by `python tests/test_bad_input.py` from the table of cases in
+`tests/test_bad_input.py` (the messages are what the code gave when it was run);
+a test checks that this file lists exactly the cases of that table.
+
+Every error a user can provoke is a `MetabridgeError`.  Bad input stops at the
+boundary (the `StudySet` constructors and selections, and the analysis verbs'
+argument checks), before any numpy, pandas or engine code runs on it, so there is
+no traceback from deep inside a library and no silently wrong number.
+
+```
+MetabridgeError
+├── InvalidStudyError        (also ValueError) study data: names study and field
+├── InvalidArgumentError     (also ValueError) an argument outside its domain
+│   └── DataFileError        a data file that cannot be read as a table
+├── InsufficientStudiesError (also ValueError) too few studies for the analysis
+├── UnknownMethodError       (also ValueError) not one of the canonical methods
+├── UnknownBackendError      (also ValueError) not a registered engine
+├── UnsupportedMethodError   the engine lacks the method; names engines that have it
+├── BackendUnavailableError  the engine cannot run here; says why
+└── EngineError              the engine itself failed; carries its message
+```
+
+**Messages name the study and the field.**  An `InvalidStudyError` reads
+`study '<label>', field '<field>': <problem>` (its `.study`, `.field` and
+`.problem` attributes hold the parts); when no single study is at fault (a length
+mismatch, a reserved column name) it reads `field '<field>': <problem>`.  The
+field is the argument's name (`ratio`, `lower`, `sei`, `labels`, ...) -- for
+`from_frame` and `read_csv` the keyword the column was named with (`ratio='hr'`
+gives field `ratio`) -- or a covariate's name.
+
+The cases start from three valid studies A, B, C: ratios 2.0, 1.5, 0.8 with CIs
+1.0-4.0, 1.0-2.25, 0.5-1.28 (`from_ratios`), the same ratios with P = 0.01, 0.2,
+0.3 (`from_ratio_p`), or yi = 0.1, 0.2, 0.3 with sei = 0.1, 0.2, 0.3
+(`from_effects`); `from_frame` gets them as columns `study`, `hr`, `lo`, `hi`,
+`arm`; the analysis verbs get them with `arm` = x, x, y.  Each case changes one
+thing.
+
+| case | input | exception | message |
+|---|---|---|---|
+"""
+
+
+def write_doc() -> None:
+    lines = [PREAMBLE.rstrip("\n")]
+    for case in CASES:
+        error, message = produced(case)
+        cell = message.replace("|", r"\|")
+        lines.append(f"| `{case.id}` | {case.input} | `{error}` | `{cell}` |")
+    DOC.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write_doc()
+    print(f"wrote {DOC}", file=sys.stderr)
