@@ -12,7 +12,7 @@ from importlib import import_module
 import pandas as pd
 
 from ..errors import BackendUnavailableError, UnknownBackendError
-from ..methods import METHODS
+from ..methods import METHODS, TESTS
 from .base import Backend, BackendStatus
 
 #: name -> "module:Class", in the order engines are listed and compared.
@@ -75,7 +75,11 @@ def supporting(method: str, *, installed_only: bool = False) -> tuple[str, ...]:
 
 
 def capabilities() -> pd.DataFrame:
-    """Backend x method/feature table (True where the engine offers it natively)."""
+    """Backend x method / test / native verb (True where the engine offers it natively).
+
+    Verbs an engine lacks natively (leave-one-out, separate-tau^2 subgroups, Q-profile
+    CIs) still run on it, assembled from its own pooling calls; see each result's ``how``.
+    """
     features = sorted({f for name in REGISTRY for f in get_backend(name).features})
     rows = []
     for name in REGISTRY:
@@ -83,6 +87,7 @@ def capabilities() -> pd.DataFrame:
         row: dict[str, object] = {"backend": name,
                                   "available": _probed(name).available}
         row |= {m: m in backend.methods for m in METHODS}
+        row |= {f"test:{t}": t in backend.tests for t in TESTS}
         row |= {f: f in backend.features for f in features}
         rows.append(row)
     return pd.DataFrame(rows).set_index("backend")

@@ -177,8 +177,9 @@ class EngineBase:
         self, yi: np.ndarray, vi: np.ndarray, method: Method, level: float, test: str = "z"
     ) -> BatchResult:
         """One ``_pool_numbers`` call per replicate: a plain loop over the engine."""
-        rows = np.array([self._pool_numbers(y, v, method, test) for y, v in zip(yi, vi,
-                                                                                  strict=True)])
+        with np.errstate(divide="ignore", invalid="ignore"):  # engines' own 0/0, sqrt(<0)
+            rows = np.array([self._pool_numbers(y, v, method, test)
+                             for y, v in zip(yi, vi, strict=True)])
         estimate, se, tau2 = rows.T
         df = float("inf") if test == "z" else float(yi.shape[1] - 1)
         half = het.critical_value(level, df) * se
