@@ -7,8 +7,9 @@ can run here, and turns the engine's output into a :class:`PoolResult`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -265,6 +266,18 @@ def _common_tau2_subgroups(
     )
 
 
+def probe_python_engine(
+    name: str, load: Callable[[], object], distribution: str, install: str
+) -> BackendStatus:
+    """Status of a Python engine: importable (``load`` succeeds) and its version, or why not."""
+    try:
+        load()
+        version = metadata.version(distribution)
+    except Exception as exc:  # any import failure means "not available"
+        return BackendStatus(name, False, reason=f"{exc.__class__.__name__}: {exc} ({install})")
+    return BackendStatus(name, True, version=version)
+
+
 def percent_weights(weights: Iterable[float]) -> tuple[float, ...]:
     """Relative weights in percent (sum 100)."""
     w = np.asarray(weights if isinstance(weights, np.ndarray) else list(weights), dtype=float)
@@ -349,4 +362,12 @@ def assemble(
     )
 
 
-__all__ = ["FEATURES", "Backend", "BackendStatus", "EngineBase", "assemble", "percent_weights"]
+__all__ = [
+    "FEATURES",
+    "Backend",
+    "BackendStatus",
+    "EngineBase",
+    "assemble",
+    "percent_weights",
+    "probe_python_engine",
+]

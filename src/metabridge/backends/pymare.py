@@ -23,7 +23,7 @@ from ..analyses.types import EggerTest, EggerVariant
 from ..methods import Method
 from ..result import PoolResult
 from ..studies import StudySet
-from .base import BackendStatus, BatchResult, EngineBase, assemble
+from .base import BackendStatus, BatchResult, EngineBase, assemble, probe_python_engine
 
 #: Tight likelihood search (convention "pymare.tolerance"); PyMARE's default xtol is 1e-6.
 ML_SEARCH = {"xtol": 1e-10, "ftol": 1e-15, "maxiter": 200}
@@ -72,15 +72,7 @@ class PyMAREBackend(EngineBase):
     max_studies = None
 
     def status(self) -> BackendStatus:
-        try:
-            _engine()
-            version = metadata.version("PyMARE")
-        except Exception as exc:  # any import failure means "not available"
-            return BackendStatus(
-                self.name, False,
-                reason=f"{exc.__class__.__name__}: {exc} (pip install 'metabridge[pymare]')",
-            )
-        return BackendStatus(self.name, True, version=version)
+        return probe_python_engine(self.name, _engine, "PyMARE", "pip install 'metabridge[pymare]'")
 
     def pool(
         self, studies: StudySet, method: Method, level: float, test: str = "z"

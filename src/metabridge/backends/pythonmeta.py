@@ -22,7 +22,7 @@ from ..errors import EngineError
 from ..methods import METHODS, Method
 from ..result import PoolResult
 from ..studies import StudySet
-from .base import BackendStatus, EngineBase, assemble
+from .base import BackendStatus, EngineBase, assemble, probe_python_engine
 
 #: PythonMeta refuses larger sets ("studies should less than 200").
 MAX_STUDIES = 200
@@ -58,15 +58,9 @@ class PythonMetaBackend(EngineBase):
     max_studies = MAX_STUDIES
 
     def status(self) -> BackendStatus:
-        try:
-            _engine()
-            version = metadata.version("PythonMeta")
-        except Exception as exc:  # any import failure means "not available"
-            return BackendStatus(
-                self.name, False,
-                reason=f"{exc.__class__.__name__}: {exc} (pip install 'metabridge[pythonmeta]')",
-            )
-        return BackendStatus(self.name, True, version=version)
+        return probe_python_engine(
+            self.name, _engine, "PythonMeta", "pip install 'metabridge[pythonmeta]'"
+        )
 
     def _run(self, studies: StudySet, method: Method) -> tuple[Any, list[Any]]:
         """PythonMeta's Meta.meta0 on the studies as mean differences; returns (meta, rows)."""

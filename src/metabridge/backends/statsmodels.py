@@ -10,6 +10,7 @@ statsmodels.i2_from_q, statsmodels.no_pvalue, statsmodels.pm_tolerance.
 from __future__ import annotations
 
 from functools import cache
+from importlib import metadata
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from ..analyses.types import EggerTest, EggerVariant
 from ..methods import Method
 from ..result import PoolResult
 from ..studies import StudySet
-from .base import BackendStatus, EngineBase, assemble
+from .base import BackendStatus, EngineBase, assemble, probe_python_engine
 
 #: Paule-Mandel tolerance on Q(tau^2) - df, and iteration cap (see pm_tolerance).
 PM_ATOL = 1e-12
@@ -44,13 +45,7 @@ class StatsmodelsBackend(EngineBase):
     max_studies = None
 
     def status(self) -> BackendStatus:
-        try:
-            import statsmodels
-
-            _engine()
-        except Exception as exc:  # any import failure means "not available"
-            return BackendStatus(self.name, False, reason=f"{exc} (pip install statsmodels)")
-        return BackendStatus(self.name, True, version=statsmodels.__version__)
+        return probe_python_engine(self.name, _engine, "statsmodels", "pip install statsmodels")
 
     def pool(
         self, studies: StudySet, method: Method, level: float, test: str = "z"
@@ -137,6 +132,4 @@ def _pm_converged(res: Any, tau2: float) -> bool:
 
 @cache
 def _version() -> str:
-    import statsmodels
-
-    return str(statsmodels.__version__)
+    return metadata.version("statsmodels")
