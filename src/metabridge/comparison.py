@@ -112,6 +112,6 @@ def _largest_gap(
 def _causes(pair: tuple[PoolResult, ...], quantity: str) -> str:
     keys = sorted({
         key for r in pair for key in r.conventions
-        if quantity in convention(key).quantities
+        if quantity in convention(key).explains
     })
     return ", ".join(keys) if keys else "UNEXPLAINED"

@@ -22,7 +22,13 @@ class Convention:
     quantities: tuple[str, ...]
     engine: str
     metabridge: str
+    #: Reported statistics that can differ from other engines because of this
+    #: convention (empty where metabridge's report removes the difference).
+    explains: tuple[str, ...] = ()
 
+
+#: Everything computed from tau^2: a tau^2 difference shows up in all of these.
+DOWNSTREAM = ("estimate", "se", "ci_low", "ci_high", "z", "p", "pi_low", "pi_high", "tau2")
 
 CONVENTIONS: tuple[Convention, ...] = (
     Convention(
@@ -44,6 +50,7 @@ CONVENTIONS: tuple[Convention, ...] = (
         "estimator is used.",
         "Reported as statsmodels gives them (Q-based). For estimators other than DL this "
         "differs from metafor's tau^2-based I^2; see 'metafor.i2_from_tau2'.",
+        explains=("i2", "h2"),
     ),
     Convention(
         "statsmodels.no_pvalue", "statsmodels", ("z", "p"),
@@ -60,11 +67,22 @@ CONVENTIONS: tuple[Convention, ...] = (
         "(identical quantiles to ~1e-16); listed in PoolResult.derived.",
     ),
     Convention(
+        "statsmodels.q_cancellation", "statsmodels", ("q", "i2", "h2", "q_p", "tau2"),
+        "Q is computed in one pass as sum w y^2 - (sum w y)^2 / sum w, which cancels when "
+        "the estimates are nearly equal: it can be ~1e-8 relative off, or slightly negative "
+        "for tied estimates (then I^2 = 1 - df/Q explodes).",
+        "Reported as statsmodels computes it, except that a negative Q is set to 0 (a sum of "
+        "squares) and I^2, H^2 and the Q P value are then computed from Q = 0; the engine's "
+        "value is kept in extra['q_engine']. Downstream DL numbers inherit Q's rounding.",
+        explains=("q", "q_p", "i2", "h2", *DOWNSTREAM),
+    ),
+    Convention(
         "statsmodels.pm_tolerance", "statsmodels", ("tau2",),
         "Paule-Mandel iterates until |Q(tau^2) - df| < 1e-5 (atol) within 50 iterations, and "
         "flags tau^2 = 0 at the boundary as not converged.",
         "metabridge asks for atol = 1e-12 and 1000 iterations, so PM agrees with metafor's PM "
         "to ~1e-9; tau^2 = 0 because Q(0) < df is the PM solution and counts as converged.",
+        explains=DOWNSTREAM,
     ),
     Convention(
         "pythonmeta.generic_as_md", "pythonmeta", ("input",),
@@ -91,6 +109,7 @@ CONVENTIONS: tuple[Convention, ...] = (
         "At level 0.95 PythonMeta's own 1.96 CI is reported (differs from the exact-quantile CI "
         "by 3.6e-5 SE); at any other level metabridge computes the CI from PythonMeta's "
         "estimate and SE with the exact normal quantile (derived).",
+        explains=("ci_low", "ci_high"),
     ),
     Convention(
         "pythonmeta.root_logger", "pythonmeta", ("logging",),
@@ -115,6 +134,7 @@ CONVENTIONS: tuple[Convention, ...] = (
         "(For FE models metafor uses the Q-based I^2 and H^2 = Q/df.)",
         "Reported as metafor gives them; the Q-based values are kept in extra['i2_q'] and "
         "extra['h2_q'] (and used by harmonised()).",
+        explains=("i2", "h2"),
     ),
     Convention(
         "metafor.tolerance", "metafor", ("tau2",),
@@ -125,6 +145,7 @@ CONVENTIONS: tuple[Convention, ...] = (
         "engines reflect estimators, not stopping rules. (At the default tolerance the "
         "Q-profile I^2 bound for the BCG data is 81.9177, as printed in Viechtbauer 2010; "
         "the exact root gives 81.9206.)",
+        explains=DOWNSTREAM,
     ),
 
     Convention(
@@ -142,6 +163,7 @@ CONVENTIONS: tuple[Convention, ...] = (
         "I^2 as PyMARE gives it and H^2 = H^2, so H^2 >= 1: it differs from Q/df when Q < df "
         "(statsmodels, metafor FE) and, for estimators other than DL, from metafor's tau^2-based "
         "I^2 and H^2.",
+        explains=("i2", "h2"),
     ),
     Convention(
         "pymare.z_from_p", "pymare", ("z",),
@@ -158,6 +180,7 @@ CONVENTIONS: tuple[Convention, ...] = (
         "metabridge asks for xtol = 1e-10, ftol = 1e-15, maxiter = 200; the search still "
         "stops on its own rule, so ML/REML agree with metafor's Fisher scoring to ~1e-8 "
         "(not to machine precision).",
+        explains=DOWNSTREAM,
     ),
     Convention(
         "metabridge.harmonised", "all", ("ci_low", "ci_high", "z", "p", "q_p", "i2", "h2"),
@@ -183,7 +206,8 @@ def note(key: str) -> str:
 
 def conventions_table() -> pd.DataFrame:
     """Every documented convention difference as a DataFrame."""
-    rows = [c.__dict__ | {"quantities": ", ".join(c.quantities)} for c in CONVENTIONS]
+    rows = [c.__dict__ | {"quantities": ", ".join(c.quantities),
+                          "explains": ", ".join(c.explains)} for c in CONVENTIONS]
     return pd.DataFrame(rows)
 
 

@@ -45,6 +45,8 @@ from .base import BackendStatus, BatchResult, EngineBase, _single_study_notes, a
 DISABLE_ENV = "METABRIDGE_DISABLE_R"
 INSTALL_R = "apt-get install r-base-core r-cran-metafor r-cran-metadat"
 INSTALL_RPY2 = "pip install 'metabridge[r]'  (rpy2>=3.5,<3.6; install R first)"
+#: Estimators metafor fits iteratively (convention "metafor.tolerance").
+ITERATIVE = frozenset({"ML", "REML", "EB", "PM", "PMM"})
 #: The wrappers of r/metabridge.R this adapter calls.
 R_FUNCTIONS = (
     "mb_rma", "mb_leave1out", "mb_subgroups_separate", "mb_subgroups_common",
@@ -201,7 +203,7 @@ class MetaforBackend(EngineBase):
     ) -> PoolResult:
         """PoolResult from the numbers of one mb_fit_numbers() list."""
         df = studies.k - 1
-        conventions = ["metafor.tolerance"]
+        conventions = ["metafor.tolerance"] if method.name in ITERATIVE else []
         extra: dict[str, Any] = {}
         if method.random_effects:
             conventions.append("metafor.i2_from_tau2")

@@ -54,7 +54,7 @@ class StatsmodelsBackend(EngineBase):
         kwds = {"atol": PM_ATOL, "maxiter": PM_MAXITER} if method.name == "PM" else {}
         # statsmodels divides by df (k = 1) and by Q (identical estimates), and takes
         # sqrt of a negative DL variance (Q < df); those numbers are replaced below.
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             res = _engine().combine_effects(studies.yi, studies.vi, method_re=method_re, **kwds)
         conventions = ["statsmodels.no_pvalue", "statsmodels.fast_ci"]
         extra: dict[str, Any] = {}
@@ -73,10 +73,16 @@ class StatsmodelsBackend(EngineBase):
         se = float([res.sd_eff_w_fe, res.sd_eff_w_re, res.sd_eff_w_fe_hksj,
                     res.sd_eff_w_re_hksj][row])
         q, df = float(res.q), studies.k - 1
+        heterogeneity: dict[str, float] = {}
+        if q < 0:  # one-pass Q cancelled below 0 (tied estimates): Q is a sum of squares
+            extra["q_engine"] = q
+            conventions.append("statsmodels.q_cancellation")
+            q = 0.0
+            heterogeneity = {"i2": het.i2_from_q(q, df), "h2": het.h2_from_q(q, df)}
         # conf_int()'s formula, mean -/+ crit * se, with crit from scipy.special
         half = het.critical_value(level, float("inf") if test == "z" else df) * se
         i2_raw = float(res.i2) if df > 0 else float("nan")
-        if i2_raw < 0:
+        if i2_raw < 0 and not heterogeneity:
             extra["i2_untruncated"] = i2_raw
             conventions.append("statsmodels.i2_untruncated")
         if method.name not in ("FE", "DL"):
@@ -87,8 +93,8 @@ class StatsmodelsBackend(EngineBase):
             estimate=estimate, se=se, ci=(estimate - half, estimate + half),
             tau2=0.0 if fixed else tau2, q=q,
             weights=res.weights_rel_fe if fixed else res.weights_rel_re,
-            i2=max(0.0, i2_raw) * 100.0 if df > 0 else float("nan"),
-            h2=float(res.h2) if df > 0 else float("nan"),
+            i2=heterogeneity.get("i2", max(0.0, i2_raw) * 100.0 if df > 0 else float("nan")),
+            h2=heterogeneity.get("h2", float(res.h2) if df > 0 else float("nan")),
             converged=converged, conventions=conventions, extra=extra,
             computed_here=("ci_low", "ci_high"),
         )
