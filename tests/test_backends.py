@@ -164,3 +164,31 @@ def test_pythonmeta_does_not_touch_the_users_logging() -> None:
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out == {"same": True, "level": 30, "handlers": 0}
+
+
+@pytest.mark.parametrize(("error", "expected"), [
+    (ImportError("/usr/lib/R/lib/libR.so: undefined symbol: R_getVar"),
+     "rpy2 does not fit the installed R"),
+    (RuntimeError("R_HOME not defined, and no R command in the PATH."),
+     "R is not installed or not on PATH"),
+    (OSError("cannot load library 'libR.so'"), "R is not installed or not on PATH"),
+    (RuntimeError("something else"), "rpy2 could not start R"),
+])
+def test_rpy2_failures_are_explained(error: BaseException, expected: str) -> None:
+    from metabridge.backends.metafor import _explain_rpy2_failure
+
+    reason = _explain_rpy2_failure(error)
+    assert reason.startswith(expected)
+    assert str(error) in reason
+
+
+def test_missing_metafor_package_is_explained(metafor: str, tmp_path, monkeypatch) -> None:
+    from metabridge.backends import metafor as adapter
+
+    script = tmp_path / "metabridge.R"
+    script.write_text("suppressPackageStartupMessages(library(metafor_is_not_installed))\n")
+    monkeypatch.setattr(adapter, "r_script", lambda: script)
+    reason = adapter._start()
+    assert isinstance(reason, str)
+    assert reason.startswith("the R package metafor is not installed")
+    assert "r-cran-metafor" in reason
