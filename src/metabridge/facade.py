@@ -66,14 +66,14 @@ def pool(
     UnsupportedMethodError naming the engines that offer the method or test if
     ``backend`` does not.
     """
-    engine, chosen, level = resolve(studies, method, backend, level, test)
-    return engine.pool(studies, chosen, level, test.lower())
+    engine, chosen, level, test = resolve(studies, method, backend, level, test)
+    return engine.pool(studies, chosen, level, test)
 
 
 def resolve(
     studies: StudySet, method: str, backend: str, level: float, test: str = "z"
-) -> tuple[Backend, Method, float]:
-    """Validate a request once: (engine that can run it, canonical method, level)."""
+) -> tuple[Backend, Method, float, str]:
+    """Validate a request once: (engine that can run it, method, level, test)."""
     chosen = canonical_method(method)
     test = canonical_test(test)
     level = check_level(level)
@@ -93,7 +93,7 @@ def resolve(
             f"{chosen.name} on k = {studies.k} studies (it takes at most {limit})",
             engine.name, others,
         )
-    return engine, chosen, level
+    return engine, chosen, level, test
 
 
 def compare(
@@ -119,8 +119,7 @@ def compare(
     test_names = [canonical_test(t) for t in _as_names(tests, "test")]
     names = available_backends() if backends is None else tuple(_as_names(backends, "backend"))
     for name in names:
-        if name.strip().lower() not in REGISTRY:
-            require_backend(name)  # raises UnknownBackendError with the registered names
+        get_backend(name)  # an unknown name raises UnknownBackendError before any pooling
     results: list[PoolResult] = []
     skipped: list[tuple[str, str, str]] = []
     for name in names:

@@ -29,7 +29,7 @@ def leave_one_out(
     studies: StudySet, method: str = "DL", backend: str = "statsmodels", level: float = 0.95
 ) -> LeaveOneOut:
     """Refit without each study in turn: one PoolResult per omitted study."""
-    engine, chosen, level = resolve(studies, method, backend, level)
+    engine, chosen, level, _ = resolve(studies, method, backend, level)
     needed = 3 if chosen.random_effects else 2
     if studies.k < needed:
         raise InsufficientStudiesError(
@@ -49,7 +49,7 @@ def exclude(
     """Sensitivity analysis: pool without the named studies."""
     names = [labels] if isinstance(labels, str) else list(labels)
     kept = check_studyset(studies).drop(*names)
-    engine, chosen, level = resolve(kept, method, backend, level)
+    engine, chosen, level, _ = resolve(kept, method, backend, level)
     return engine.pool(kept, chosen, level)
 
 
@@ -69,7 +69,7 @@ def subgroups(
     """
     if tau2 not in ("separate", "common"):
         raise InvalidArgumentError(f"tau2 must be 'separate' or 'common', got {tau2!r}")
-    engine, chosen, level = resolve(studies, method, backend, level)
+    engine, chosen, level, _ = resolve(studies, method, backend, level)
     groups = studies.groupby(by)
     if len(groups) < 2:
         raise InsufficientStudiesError(
@@ -117,7 +117,7 @@ def heterogeneity_ci(
     computes the Q-profile bounds itself with scipy around the engine's tau^2,
     and says so in ``how``.
     """
-    engine, chosen, level = resolve(studies, method, backend, level)
+    engine, chosen, level, _ = resolve(studies, method, backend, level)
     if not chosen.random_effects:
         raise InvalidArgumentError("heterogeneity CIs need a random-effects method, not FE")
     return engine.heterogeneity_ci(studies, chosen, level)
