@@ -40,7 +40,8 @@ from ..errors import (
 from ..methods import METHODS, Method
 from ..result import PoolResult
 from ..studies import StudySet
-from .base import BackendStatus, BatchResult, EngineBase, _single_study_notes, assemble
+from .base import BackendStatus, BatchResult, assemble
+from .engine_base import EngineBase, _single_study_notes
 
 DISABLE_ENV = "METABRIDGE_DISABLE_R"
 INSTALL_R = "apt-get install r-base-core r-cran-metafor r-cran-metadat"

@@ -23,7 +23,8 @@ from ..analyses.types import EggerTest, EggerVariant
 from ..methods import Method
 from ..result import PoolResult
 from ..studies import StudySet
-from .base import BackendStatus, BatchResult, EngineBase, assemble, probe_python_engine
+from .base import BackendStatus, BatchResult, assemble, probe_python_engine
+from .engine_base import EngineBase
 
 #: Tight likelihood search (convention "pymare.tolerance"); PyMARE's default xtol is 1e-6.
 ML_SEARCH = {"xtol": 1e-10, "ftol": 1e-15, "maxiter": 200}

@@ -22,7 +22,8 @@ from ..errors import EngineError
 from ..methods import METHODS, Method
 from ..result import PoolResult
 from ..studies import StudySet
-from .base import BackendStatus, EngineBase, assemble, probe_python_engine
+from .base import BackendStatus, assemble, probe_python_engine
+from .engine_base import EngineBase
 
 #: PythonMeta refuses larger sets ("studies should less than 200").
 MAX_STUDIES = 200

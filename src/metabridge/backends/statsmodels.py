@@ -20,7 +20,8 @@ from ..analyses.types import EggerTest, EggerVariant
 from ..methods import Method
 from ..result import PoolResult
 from ..studies import StudySet
-from .base import BackendStatus, EngineBase, assemble, probe_python_engine
+from .base import BackendStatus, assemble, probe_python_engine
+from .engine_base import EngineBase
 
 #: Paule-Mandel tolerance on Q(tau^2) - df, and iteration cap (see pm_tolerance).
 PM_ATOL = 1e-12

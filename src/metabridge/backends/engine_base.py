@@ -1,0 +1,166 @@
+"""Default analysis verbs for every engine, assembled from its own ``pool`` calls.
+
+An adapter subclasses :class:`EngineBase` and overrides a verb where its engine
+has it natively (listing it in ``features``); otherwise these run: leave-one-out
+as k pooling calls, subgroups as one pooling call per subgroup plus a
+fixed-effect pooling of the subgroup estimates (Q-between), Q-profile CIs
+around the engine's tau^2, and batches as a plain loop over the engine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .. import heterogeneity as het
+from ..analyses.types import (
+    BeggTest,
+    EggerTest,
+    EggerVariant,
+    HeterogeneityCI,
+    LeaveOneOut,
+    SubgroupAnalysis,
+    Tau2Rule,
+)
+from ..methods import METHODS, Method
+from ..result import PoolResult
+from ..studies import StudySet
+from .base import BatchResult
+
+
+class EngineBase:
+    """Default analysis verbs, assembled from the engine's own ``pool`` calls."""
+
+    name: str
+    methods: frozenset[str]
+    tests: frozenset[str] = frozenset({"z"})
+    features: frozenset[str] = frozenset()
+
+    def pool(
+        self, studies: StudySet, method: Method, level: float, test: str = "z"
+    ) -> PoolResult:
+        raise NotImplementedError
+
+    def leave_one_out(self, studies: StudySet, method: Method, level: float) -> LeaveOneOut:
+        full = self.pool(studies, method, level)
+        results = tuple(self.pool(studies.drop(label), method, level) for label in studies.labels)
+        return LeaveOneOut(full, results, studies.labels, f"{studies.k} {self.name} pooling calls")
+
+    def subgroups(
+        self, studies: StudySet, by: str, method: Method, level: float, tau2: Tau2Rule
+    ) -> SubgroupAnalysis:
+        parts = {str(g): s for g, s in studies.groupby(by).items()}
+        fe = METHODS["FE"]
+        if tau2 == "common":
+            return _common_tau2_subgroups(self, parts, by, method, level)
+        groups = {g: self.pool(s, method if s.k > 1 else fe, level) for g, s in parts.items()}
+        test = self.pool(_group_estimates(groups), fe, level)
+        return SubgroupAnalysis(
+            by, "separate", method.name, self.name, groups, test.q, test.q_df, test.q_p,
+            how=f"{len(groups)} {self.name} subgroup fits + {self.name} fixed-effect pooling "
+            "of the subgroup estimates (Q-between)",
+            notes=_single_study_notes(groups, method),
+        )
+
+    def egger(self, studies: StudySet, variant: EggerVariant) -> EggerTest:
+        raise NotImplementedError(f"{self.name} has no Egger test ({variant})")
+
+    def heterogeneity_ci(self, studies: StudySet, method: Method, level: float) -> HeterogeneityCI:
+        """Q-profile CIs computed by metabridge around the engine's own tau^2."""
+        tau2 = self.pool(studies, method, level).tau2
+        low, high = het.q_profile_tau2_ci(studies.yi, studies.vi, level)
+        return _heterogeneity_table(
+            studies, (tau2, low, high), method, level, self.name,
+            f"tau^2 from {self.name}; Q-profile CI computed by metabridge (scipy brentq)",
+        )
+
+    def pool_batch(
+        self, yi: np.ndarray, vi: np.ndarray, method: Method, level: float, test: str = "z"
+    ) -> BatchResult:
+        """One ``_pool_numbers`` call per replicate: a plain loop over the engine."""
+        with np.errstate(divide="ignore", invalid="ignore"):  # engines' own 0/0, sqrt(<0)
+            rows = np.array([self._pool_numbers(y, v, method, test)
+                             for y, v in zip(yi, vi, strict=True)])
+        estimate, se, tau2 = rows.T
+        df = float("inf") if test == "z" else float(yi.shape[1] - 1)
+        half = het.critical_value(level, df) * se
+        return BatchResult(estimate, se, estimate - half, estimate + half, tau2)
+
+    def _pool_numbers(
+        self, yi: np.ndarray, vi: np.ndarray, method: Method, test: str
+    ) -> tuple[float, float, float]:
+        """(estimate, se, tau2) of one data set, as directly as the engine allows."""
+        result = self.pool(StudySet.from_effects(yi, vi=vi), method, 0.95, test)
+        return result.estimate, result.se, result.tau2
+
+    def begg(self, studies: StudySet) -> BeggTest:
+        raise NotImplementedError(f"{self.name} has no rank correlation test")
+
+
+def _heterogeneity_table(
+    studies: StudySet, tau2: tuple[float, float, float], method: Method, level: float,
+    backend: str, how: str,
+) -> HeterogeneityCI:
+    """Rows tau^2, tau, I^2, H^2 from (estimate, lower, upper) of tau^2."""
+    s2 = het.typical_variance(studies.vi)
+    values = np.asarray(tau2, dtype=float)
+    table = pd.DataFrame(
+        [values, np.sqrt(values), 100.0 * values / (values + s2), (values + s2) / s2],
+        index=["tau2", "tau", "i2", "h2"], columns=["estimate", "ci_low", "ci_high"],
+    )
+    return HeterogeneityCI(table, method.name, backend, level, how)
+
+
+def _group_estimates(groups: dict[str, PoolResult]) -> StudySet:
+    """The subgroup estimates as studies (for the fixed-effect Q-between test)."""
+    return StudySet.from_effects(
+        [r.estimate for r in groups.values()], sei=[r.se for r in groups.values()],
+        labels=list(groups),
+    )
+
+
+def _single_study_notes(groups: dict[str, PoolResult], method: Method) -> tuple[str, ...]:
+    return tuple(
+        f"subgroup {g!r} has one study: its estimate is that study (tau^2 = 0), "
+        "as in RevMan and R meta"
+        for g, r in groups.items() if r.k == 1 and method.random_effects
+    )
+
+
+def _common_tau2_subgroups(
+    engine: EngineBase, parts: dict[str, StudySet], by: str, method: Method, level: float
+) -> SubgroupAnalysis:
+    """Common-tau^2 subgroup test for FE/DL from the engine's fixed-effect fits.
+
+    DL with a common tau^2 (Borenstein et al. 2009 ch. 19; R meta tau.common):
+    tau^2 = max(0, (sum_g Q_g - (k - G)) / sum_g c_g),  c_g = S1_g - S2_g / S1_g,
+    S1_g = sum w_i, S2_g = sum w_i^2 over the subgroup; then each subgroup is pooled
+    with that tau^2 and Q-between is the engine's fixed-effect Q of those estimates.
+    """
+    if method.name not in ("FE", "DL"):
+        raise NotImplementedError(
+            f"{engine.name} has no mixed-effects model; common tau^2 with {method.name}"
+        )
+    fe = METHODS["FE"]
+    within = {g: engine.pool(s, fe, level) for g, s in parts.items()}
+    k = sum(s.k for s in parts.values())
+    tau2 = 0.0
+    if method.name == "DL":
+        c = sum(float((1 / s.vi).sum() - (1 / s.vi**2).sum() / (1 / s.vi).sum())
+                for s in parts.values())
+        tau2 = max(0.0, (sum(r.q for r in within.values()) - (k - len(parts))) / c)
+    estimates = {}
+    for g, s in parts.items():
+        w = 1.0 / (s.vi + tau2)
+        estimates[g] = (float((w * s.yi).sum() / w.sum()), float(np.sqrt(1.0 / w.sum())))
+    pooled = StudySet.from_effects(
+        [e for e, _ in estimates.values()], sei=[se for _, se in estimates.values()],
+        labels=list(estimates),
+    )
+    test = engine.pool(pooled, fe, level)
+    return SubgroupAnalysis(
+        by, "common", method.name, engine.name, {}, test.q, test.q_df, test.q_p,
+        how=f"common DL tau^2 computed by metabridge from {engine.name} fixed-effect fits; "
+        f"Q-between from {engine.name} fixed-effect pooling",
+        tau2_common=tau2,
+    )
