@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 R_PACKAGES = ["r-base-core", "r-cran-metafor", "r-cran-metadat"]
-APT = ["apt-get", "install", "-y", "--no-install-recommends", *R_PACKAGES]
+APT = ["apt-get", "install", "-y", "--no-install-recommends", *R_PACKAGES]  # as printed
 
 
 def say(message: str) -> None:
@@ -51,11 +51,8 @@ def ensure_r() -> bool:
     if metafor_ready():
         say("R with metafor found.")
         return True
-    can_apt = shutil.which("apt-get") is not None and hasattr(os, "geteuid") and os.geteuid() == 0
-    if can_apt:
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        run(["apt-get", "update"], env=env)
-        run(APT, env=env)
+    if can_apt():
+        apt_install(R_PACKAGES)
         if metafor_ready():
             return True
     say("R with the metafor package is not available, so the metafor engine will be missing.")
@@ -65,10 +62,27 @@ def ensure_r() -> bool:
     return False
 
 
+def can_apt() -> bool:
+    return shutil.which("apt-get") is not None and hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def apt_install(packages: list[str]) -> None:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(["apt-get", "update"], env=env)
+    run(["apt-get", "install", "-y", "--no-install-recommends", *packages], env=env)
+
+
 def ensure_venv(with_r: bool) -> Path:
     python = VENV / "bin" / "python"
     if not python.exists():
-        run([sys.executable, "-m", "venv", str(VENV)])
+        made = subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=False)
+        if made.returncode != 0:  # Debian's python3 without ensurepip
+            shutil.rmtree(VENV, ignore_errors=True)
+            if not can_apt():
+                raise SystemExit("[bootstrap] python3 cannot create a virtual environment; "
+                                 "install it with: sudo apt-get install python3-venv")
+            apt_install(["python3-venv"])
+            run([sys.executable, "-m", "venv", str(VENV)])
     run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
     extras = "all,dev" if with_r else "pythonmeta,dev"
     run([str(python), "-m", "pip", "install", "--quiet", f"{ROOT}[{extras}]"])
