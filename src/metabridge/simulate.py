@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .backends import available_backends, get_backend, require_backend
+from .backends import available_backends, get_backend, require_backend, supporting
 from .conversions import check_level
 from .errors import InvalidArgumentError, UnsupportedMethodError
 from .methods import canonical_method, canonical_test
@@ -160,9 +160,9 @@ def simulate(
     for engine in engines:
         for method in chosen:
             if method.name not in engine.methods:
-                raise UnsupportedMethodError(method.name, engine.name,
-                                             [n for n in available_backends()
-                                              if method.name in get_backend(n).methods])
+                raise UnsupportedMethodError(
+                    method.name, engine.name, supporting(method.name, installed_only=True)
+                )
 
     rng = np.random.default_rng(seed)
     v = _variances(within_variances or uniform_variances(), rng, reps, k)
