@@ -1,0 +1,22 @@
+"""The study model: :class:`StudySet`, one module per kind of input.
+
+- :mod:`.studyset` — the immutable set of studies and its selections;
+- :mod:`.generic` — effects with SEs or variances; :mod:`.ratios` — ratios with CIs or P;
+- :mod:`.checks` — boundary checks naming study and field; :mod:`.columns` — covariates;
+- :mod:`.measures` — the measures metabridge knows.
+"""
+
+from __future__ import annotations
+
+from .columns import REPORTED_COLUMNS, RESERVED_COLUMNS
+from .measures import MEASURES, RATIO_MEASURES, check_measure
+from .studyset import StudySet
+
+__all__ = [
+    "MEASURES",
+    "RATIO_MEASURES",
+    "REPORTED_COLUMNS",
+    "RESERVED_COLUMNS",
+    "StudySet",
+    "check_measure",
+]

@@ -1,0 +1,54 @@
+"""Per-study columns beside the effects: reported inputs and covariates."""
+
+from __future__ import annotations
+
+from collections.abc import Container, Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from ..errors import InvalidStudyError
+
+#: Columns a StudySet derives itself; no covariate may take these names.
+RESERVED_COLUMNS = frozenset({"label", "yi", "vi", "sei"})
+#: Reported inputs kept beside the covariates; ``with_columns`` will not replace them.
+REPORTED_COLUMNS = frozenset({"ratio", "lower", "upper", "p"})
+
+
+def column(name: str, values: Any, k: int) -> list[Any]:
+    """One value per study for a covariate; a single value is repeated for every study."""
+    if not pd.api.types.is_list_like(values):
+        return [values] * k
+    out = list(values)
+    if len(out) != k:
+        raise InvalidStudyError(None, name, f"{len(out)} values for {k} studies")
+    return out
+
+
+def check_names(names: Iterable[str], taken: Container[str], problem: str) -> None:
+    """Raise for the first of ``names`` that is in ``taken``."""
+    for name in names:
+        if name in taken:
+            raise InvalidStudyError(None, name, problem)
+
+
+def covariate_frame(columns: Mapping[str, Any], labels: tuple[str, ...]) -> pd.DataFrame:
+    """Covariates (and reported inputs) as a frame indexed by label, one row per study."""
+    check_names(
+        columns, RESERVED_COLUMNS,
+        f"reserved column name (metabridge derives {', '.join(sorted(RESERVED_COLUMNS))}); "
+        "rename it",
+    )
+    data = {name: column(name, values, len(labels)) for name, values in columns.items()}
+    return pd.DataFrame(data, index=pd.Index(labels, name="label"))
+
+
+def merge(*parts: Mapping[str, Any] | pd.DataFrame | None) -> dict[str, Any]:
+    """Reported inputs and covariates as one {column: values}; a name may appear once."""
+    merged: dict[str, Any] = {}
+    for part in parts:
+        for name, values in (part if part is not None else {}).items():
+            check_names([str(name)], merged, "column given twice (as a reported input "
+                        "or a covariate); rename one")
+            merged[str(name)] = values
+    return merged

@@ -1,0 +1,27 @@
+"""Generic inverse-variance input: effects with their SEs or variances."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidStudyError
+from .checks import require, vector
+
+
+def effects_and_variances(
+    yi: Any, sei: Any, vi: Any, labels: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(yi, vi) from effects and exactly one of ``sei`` (SE) or ``vi`` (variance)."""
+    if (sei is None) == (vi is None):
+        raise InvalidStudyError(None, "sei/vi", "give exactly one of sei (SE) or vi (variance)")
+    y = vector(yi, "yi", labels)
+    if sei is not None:
+        se = vector(sei, "sei", labels)
+        require(se <= 0, labels, "sei", lambda i: f"SE must be > 0, got {float(se[i])}")
+        with np.errstate(over="ignore"):  # an overflow is caught by StudySet._build
+            return y, se**2
+    var = vector(vi, "vi", labels)
+    require(var <= 0, labels, "vi", lambda i: f"variance must be > 0, got {float(var[i])}")
+    return y, var
