@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .conventions import convention
+from .formatting import p_columns_as_text
 from .result import STAT_FIELDS, PoolResult
 
 #: Quantities compared across engines (q_df and k are the same by construction).
@@ -77,7 +78,7 @@ class Comparison:
         return diffs[~diffs["agree"]].reset_index(drop=True) if not diffs.empty else diffs
 
     def __str__(self) -> str:
-        shown = self.table.drop(columns=["derived"])
+        shown = p_columns_as_text(self.table.drop(columns=["derived"]))
         text = [shown.to_string(index=False, float_format=lambda x: f"{x:.6g}")]
         diffs = self.differences()
         if not diffs.empty:

@@ -26,6 +26,7 @@ from matplotlib.transforms import blended_transform_factory
 from .analyses.types import SubgroupAnalysis
 from .conversions import normal_quantile
 from .errors import InvalidArgumentError
+from .formatting import format_p
 from .result import PoolResult
 from .studies import StudySet
 
@@ -48,10 +49,6 @@ class _Row:
     bold: bool = False
 
 
-def _fmt_p(p: float) -> str:
-    return "P < 0.00001" if p < 1e-5 else f"P = {p:.2f}" if p >= 0.01 else f"P = {p:.3f}"
-
-
 def _fmt_ratio(result_or_values: tuple[float, float, float]) -> str:
     est, lo, hi = result_or_values
     return f"{est:.2f} [{lo:.2f}, {hi:.2f}]"
@@ -62,11 +59,11 @@ def _heterogeneity_line(result: PoolResult) -> str:
         return "Heterogeneity: not applicable"
     tau = f"Tau\u00b2 = {result.tau2:.2f}; " if result.random_effects else ""
     return (f"Heterogeneity: {tau}Chi\u00b2 = {result.q:.2f}, df = {result.q_df} "
-            f"({_fmt_p(result.q_p)}); I\u00b2 = {result.i2:.0f}%")
+            f"({format_p(result.q_p)}); I\u00b2 = {result.i2:.0f}%")
 
 
 def _overall_line(result: PoolResult) -> str:
-    return f"Test for overall effect: Z = {abs(result.z):.2f} ({_fmt_p(result.p)})"
+    return f"Test for overall effect: Z = {abs(result.z):.2f} ({format_p(result.p)})"
 
 
 def _study_rows(studies: StudySet, weights: Mapping[str, float], level: float) -> list[_Row]:
@@ -121,10 +118,10 @@ def _layout(
         rows.append(_Row(
             "text",
             f"Test for subgroup differences: Chi\u00b2 = {subgroups.q_between:.2f}, "
-            f"df = {subgroups.df} ({_fmt_p(subgroups.p)}); separate tau\u00b2 per subgroup"
+            f"df = {subgroups.df} ({format_p(subgroups.p)}); separate tau\u00b2 per subgroup"
             if subgroups.tau2_rule == "separate" else
             f"Test for subgroup differences (common tau\u00b2): Q = {subgroups.q_between:.2f}, "
-            f"df = {subgroups.df} ({_fmt_p(subgroups.p)})",
+            f"df = {subgroups.df} ({format_p(subgroups.p)})",
         ))
     return rows
 

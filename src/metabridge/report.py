@@ -17,6 +17,7 @@ import pandas as pd
 
 from . import datasets, plots
 from .facade import compare
+from .formatting import p_value
 from .reproduce import Reproduction
 
 #: Engines in the order their results are preferred for drawing figures.
@@ -175,8 +176,8 @@ def _subgroup_rules_table(run: Reproduction) -> pd.DataFrame:
             for backend in run.backends:
                 sep = run.analysis(backend, outcome, "subgroup", by)
                 com = run.analysis(backend, outcome, "subgroup_common", by)
-                row[f"{backend} separate"] = f"{sep.p:.3f}"
-                row[f"{backend} common"] = f"{com.p:.3f}"
+                row[f"{backend} separate"] = p_value(sep.p)
+                row[f"{backend} common"] = p_value(com.p)
             rows.append(row)
     return pd.DataFrame(rows)
 

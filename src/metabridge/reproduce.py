@@ -24,6 +24,7 @@ from ._resources import targets_file
 from .backends import REGISTRY, get_backend
 from .errors import MetabridgeError
 from .facade import pool
+from .formatting import p_value
 
 #: Pooling method and conventions of the paper (RevMan 5 DerSimonian-Laird).
 PAPER_METHOD = "DL"
@@ -230,7 +231,7 @@ def _shown(target: Target, computed: Computed) -> str:
     if computed.error:
         return "n/a"
     if target.bound == "below":
-        return f"{computed.value:.2g}"
+        return p_value(computed.value) if target.quantity == "p" else f"{computed.value:.2g}"
     return str(round_half_up(computed.value, target.decimals))
 
 

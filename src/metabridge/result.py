@@ -18,6 +18,7 @@ from typing import Any
 from . import heterogeneity as het
 from .conventions import note
 from .errors import InvalidArgumentError
+from .formatting import format_p, p_value
 from .methods import METHODS
 from .studies import MEASURES, RATIO_MEASURES
 
@@ -178,12 +179,12 @@ class PoolResult:
             f"H^2 (total variability / sampling variability):  {self.h2:.2f}",
             "",
             "Test for Heterogeneity:",
-            f"Q(df = {self.q_df}) = {self.q:.4f}, p-val {_fmt_p(self.q_p, equals=True)}",
+            f"Q(df = {self.q_df}) = {self.q:.4f}, {format_p(self.q_p, 'p-val')}",
             "",
             f"Model Results{' (log scale)' if self.measure in RATIO_MEASURES else ''}:",
             "",
-            f"{'estimate':>9} {'se':>8} {stat:>8} {'pval':>8} {'ci.lb':>8} {'ci.ub':>8}",
-            f"{self.estimate:>9.4f} {self.se:>8.4f} {self.z:>8.4f} {_fmt_p(self.p):>8} "
+            f"{'estimate':>9} {'se':>8} {stat:>8} {'pval':>9} {'ci.lb':>8} {'ci.ub':>8}",
+            f"{self.estimate:>9.4f} {self.se:>8.4f} {self.z:>8.4f} {p_value(self.p):>9} "
             f"{self.ci_low:>8.4f} {self.ci_high:>8.4f}",
         ]
         if self.random_effects:
@@ -204,11 +205,3 @@ class PoolResult:
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(self.summary())}</pre>"
 
-
-def _fmt_p(p: float, *, equals: bool = False) -> str:
-    """metafor's P format: '<.0001' below 1e-4, else 4 decimals ('= ' prefix if asked)."""
-    if math.isnan(p):
-        return "= NA" if equals else "NA"
-    if p < 1e-4:
-        return "< .0001" if equals else "<.0001"
-    return f"= {p:.4f}" if equals else f"{p:.4f}"

@@ -12,6 +12,7 @@ from typing import Literal
 
 import pandas as pd
 
+from ..formatting import format_p, frame_text
 from ..result import STAT_FIELDS, PoolResult
 
 Tau2Rule = Literal["separate", "common"]
@@ -53,7 +54,7 @@ class LeaveOneOut:
 
     def __str__(self) -> str:
         return (f"Leave-one-out ({self.method}, {self.backend}; {self.how})\n"
-                + self.table().to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+                + frame_text(self.table()))
 
 
 @dataclass(frozen=True)
@@ -87,10 +88,10 @@ class SubgroupAnalysis:
         head = (f"Subgroups by {self.by!r} ({self.method}, tau^2 {self.tau2_rule}; "
                 f"{self.backend}; {self.how})")
         test = (f"Test for subgroup differences: Q = {self.q_between:.4f}, df = {self.df}, "
-                f"p = {self.p:.4f}")
+                f"{format_p(self.p)}")
         lines = [head]
         if self.groups:
-            lines.append(self.table().to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+            lines.append(frame_text(self.table()))
         if self.tau2_common is not None:
             lines.append(f"common tau^2 = {self.tau2_common:.4f}")
         return "\n".join([*lines, test, *self.notes])
@@ -122,7 +123,7 @@ class EggerTest:
         stat = "t" if self.variant == "classic" else "z"
         df = f", df = {self.df:g}" if self.variant == "classic" else ""
         return (f"Egger test ({self.variant}; {self.backend}, {self.how}): bias = {self.bias:.4f} "
-                f"(SE {self.bias_se:.4f}), {stat} = {self.statistic:.4f}{df}, p = {self.p:.4f}")
+                f"(SE {self.bias_se:.4f}), {stat} = {self.statistic:.4f}{df}, {format_p(self.p)}")
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ class BeggTest:
 
     def __str__(self) -> str:
         return (f"Begg rank test ({self.backend}, {self.how}): "
-                f"Kendall's tau = {self.tau:.4f}, p = {self.p:.4f}")
+                f"Kendall's tau = {self.tau:.4f}, {format_p(self.p)}")
 
 
 @dataclass(frozen=True)
