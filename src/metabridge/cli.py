@@ -1,15 +1,23 @@
-"""Command line: ``metabridge reproduce | backends | conventions | compare``."""
+"""Command line: ``metabridge reproduce | backends | conventions | compare | pool``."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from .errors import MetabridgeError
+from .studies import RATIO_MEASURES
+
+if TYPE_CHECKING:
+    from .result import PoolResult
+    from .studies import StudySet
 
 
 def _reproduce(args: argparse.Namespace) -> int:
@@ -53,16 +61,106 @@ def _conventions(args: argparse.Namespace) -> int:
     return 0
 
 
-def _compare(args: argparse.Namespace) -> int:
-    from .facade import compare
+#: Column flags shared by every command that reads a data file: role -> help.
+DATA_COLUMNS = {
+    "label": "column of study labels",
+    "yi": "column of effects on the analysis scale (log scale for ratios)",
+    "sei": "column of standard errors of yi",
+    "vi": "column of sampling variances of yi",
+    "ratio": "column of ratios (HR, OR, RR, IRR) as reported",
+    "lower": "column of the lower CI bounds of the ratio",
+    "upper": "column of the upper CI bounds of the ratio",
+    "p": "column of two-sided P values of the ratio",
+}
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """DATA and the column flags: which column plays which role."""
+    parser.add_argument("data", metavar="DATA", help="CSV file, one row per study")
+    group = parser.add_argument_group("columns of DATA (columns not named become covariates)")
+    for role, words in DATA_COLUMNS.items():
+        group.add_argument(f"--{role}", metavar="COLUMN", help=words)
+    group.add_argument("--measure", default=None,
+                       help="effect measure: HR, OR, RR, IRR (ratios, pooled on the log "
+                       "scale), MD, SMD, RD, GEN (default: HR for ratio columns, else GEN)")
+    group.add_argument("--se-rule", default="exact", choices=("exact", "revman"),
+                       help="SE from a CI: exact normal quantile, or RevMan's 3.92 "
+                       "(default: %(default)s)")
+    group.add_argument("--input-level", type=float, default=0.95,
+                       help="confidence level of the CIs in DATA (default: %(default)s)")
+
+
+def _read_studies(args: argparse.Namespace) -> StudySet:
+    """The StudySet described by DATA and the column flags."""
     from .studies import StudySet
 
-    columns = {key: getattr(args, key) for key in ("label", "yi", "sei", "vi", "ratio", "lower",
-                                                   "upper", "p", "measure")}
-    studies = StudySet.read_csv(args.csv, **{k: v for k, v in columns.items() if v},
-                                se_rule=args.se_rule)
-    print(compare(studies, methods=args.methods, backends=args.backend))
+    columns = {role: getattr(args, role) for role in DATA_COLUMNS if getattr(args, role)}
+    return StudySet.read_csv(args.data, **columns, measure=args.measure,
+                             level=args.input_level, se_rule=args.se_rule)
+
+
+def _add_pooling_arguments(parser: argparse.ArgumentParser, *, one_backend: bool) -> None:
+    """--method, --test, --level and --backend with the library's defaults."""
+    from .facade import DEFAULT_BACKEND, DEFAULT_METHOD
+    from .methods import TESTS
+
+    group = parser.add_argument_group("pooling")
+    group.add_argument("--method", default=DEFAULT_METHOD,
+                       help="tau^2 estimator (metafor's names) or FE (default: %(default)s)")
+    group.add_argument("--test", default="z", choices=tuple(TESTS),
+                       help="inference: z, knha (Hartung-Knapp), adhoc (default: %(default)s)")
+    group.add_argument("--level", type=float, default=0.95,
+                       help="confidence level of the pooled CI (default: %(default)s)")
+    if one_backend:
+        group.add_argument("--backend", default=DEFAULT_BACKEND,
+                           help="engine that pools (default: %(default)s; see "
+                           "'metabridge backends')")
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .facade import compare
+
+    print(compare(_read_studies(args), methods=args.methods, backends=args.backend))
     return 0
+
+
+def _pool(args: argparse.Namespace) -> int:
+    from .facade import pool
+
+    result = pool(_read_studies(args), args.method, args.backend, args.level, args.test)
+    print(pool_output(result, args.format), end="")
+    return 0
+
+
+def pool_output(result: PoolResult, form: str) -> str:
+    """A pooled result as text (metafor-style block), one CSV row, or JSON."""
+    if form == "text":
+        return result.summary() + "\n"
+    numbers = {key: value for key, value in result.to_dict().items()
+               if isinstance(value, str | int | float | bool)}
+    if result.measure in RATIO_MEASURES:
+        ratio = result.exp()
+        numbers |= {"ratio": ratio.estimate, "ratio_ci_low": ratio.ci_low,
+                    "ratio_ci_high": ratio.ci_high}
+    if form == "csv":
+        return pd.DataFrame([numbers]).to_csv(index=False)
+    full = result.to_dict() | numbers
+    return json.dumps(_json_safe(full), indent=2) + "\n"
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and infinities as null (JSON has neither); containers recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value if isinstance(value, str | int | bool) or value is None else str(value)
+
+
+def _example(text: str) -> str:
+    return f"example:\n  {text}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,7 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    rep = sub.add_parser("reproduce", help="reproduce Cheng & Song 2025 on every engine")
+    rep = sub.add_parser(
+        "reproduce", help="reproduce Cheng & Song 2025 on every engine",
+        epilog=_example("metabridge reproduce --out report --backend metafor --backend "
+                        "statsmodels"),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     rep.add_argument("--backend", action="append", default=None,
                      help="engine to run (repeatable; default: every registered engine)")
     rep.add_argument("--out", default="metabridge-report",
@@ -85,21 +187,40 @@ def build_parser() -> argparse.ArgumentParser:
                      help="exit 1 if any requested engine is not available (CI)")
     rep.set_defaults(run=_reproduce)
 
-    sub.add_parser("backends", help="which engines run here, and what each offers").set_defaults(
-        run=_backends)
-    conv = sub.add_parser("conventions", help="documented differences between engines")
+    sub.add_parser(
+        "backends", help="which engines run here, and what each offers",
+        epilog=_example("metabridge backends"),
+        formatter_class=argparse.RawDescriptionHelpFormatter).set_defaults(run=_backends)
+    conv = sub.add_parser(
+        "conventions", help="documented differences between engines",
+        epilog=_example("metabridge conventions --markdown > docs/conventions.md"),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     conv.add_argument("--markdown", action="store_true", help="as docs/conventions.md")
     conv.set_defaults(run=_conventions)
 
-    cmp_ = sub.add_parser("compare", help="pool a CSV with every engine and method")
-    cmp_.add_argument("csv")
-    for column in ("label", "yi", "sei", "vi", "ratio", "lower", "upper", "p"):
-        cmp_.add_argument(f"--{column}", help=f"column holding {column}")
-    cmp_.add_argument("--measure", default=None)
-    cmp_.add_argument("--se-rule", default="exact", choices=("exact", "revman"))
+    cmp_ = sub.add_parser(
+        "compare", help="pool a CSV with every engine and method",
+        epilog=_example("metabridge compare trials.csv --label study --ratio hr --lower lo "
+                        "--upper hi --methods FE DL REML"),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_data_arguments(cmp_)
     cmp_.add_argument("--methods", nargs="+", default=["FE", "DL"])
     cmp_.add_argument("--backend", action="append", default=None)
     cmp_.set_defaults(run=_compare)
+
+    pool_ = sub.add_parser(
+        "pool", help="pool a CSV on one engine (metafor-style block, CSV or JSON)",
+        epilog=_example(
+            "metabridge pool dat.csv --label author --yi yi --vi vi --measure RR \\\n"
+            "      --method REML --test knha --backend metafor\n"
+            "  metabridge pool trials.csv --ratio hr --lower lo --upper hi --format json"),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_data_arguments(pool_)
+    _add_pooling_arguments(pool_, one_backend=True)
+    pool_.add_argument("--format", default="text", choices=("text", "csv", "json"),
+                       help="output: text (metafor-style), csv (one row), json "
+                       "(default: %(default)s)")
+    pool_.set_defaults(run=_pool)
     return parser
 
 

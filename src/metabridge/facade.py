@@ -51,10 +51,15 @@ def _check_studies(studies: StudySet, method: Method) -> None:
         )
 
 
+#: The estimator and engine :func:`pool` uses when none is named.
+DEFAULT_METHOD = "DL"
+DEFAULT_BACKEND = "statsmodels"
+
+
 def pool(
     studies: StudySet,
-    method: str = "DL",
-    backend: str = "statsmodels",
+    method: str = DEFAULT_METHOD,
+    backend: str = DEFAULT_BACKEND,
     level: float = 0.95,
     test: str = "z",
 ) -> PoolResult:
