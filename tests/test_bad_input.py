@@ -14,10 +14,13 @@ boundary inputs that must pass.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import re
 import sys
+import tempfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -72,6 +75,63 @@ def begg_k2() -> Any:
     return mb.begg(studies(2), backend="metafor")
 
 
+# Cochrane review files: the public Fleiss 1993 fixtures with one thing changed, written
+# where the path (and so the message in docs/errors.md) is the same on every run.
+REVMAN = Path(__file__).resolve().parents[1] / "validation" / "revman"
+BAD_FILES = Path(tempfile.gettempdir()) / "metabridge-bad-input"
+
+
+def bad_file(name: str, content: str | bytes) -> Path:
+    BAD_FILES.mkdir(exist_ok=True)
+    path = BAD_FILES / name
+    path.write_bytes(content.encode("latin-1") if isinstance(content, str) else content)
+    return path
+
+
+def fleiss_rm5(old: str, new: str) -> Any:
+    text = (REVMAN / "Fleiss1993.rm5").read_text(encoding="latin-1")
+    assert old in text, old
+    return mb.read_revman(bad_file("changed.rm5", text.replace(old, new, 1)))
+
+
+def fleiss_csv(old: str, new: str) -> Any:
+    text = (REVMAN / "Fleiss1993_CR.csv").read_text(encoding="utf-8")
+    assert old in text, old
+    return mb.read_revman(bad_file("changed.csv", text.replace(old, new, 1).encode()))
+
+
+def fleiss_zip(table: str, old: str | None = None, new: str = "") -> Any:
+    """The Fleiss data package flattened, ``table`` edited (or left out if ``old`` is None)."""
+    members = {}
+    with zipfile.ZipFile(REVMAN / "Fleiss1993.zip") as outer:
+        data = next(n for n in outer.namelist() if n.endswith("-data.zip"))
+        with zipfile.ZipFile(io.BytesIO(outer.read(data))) as inner:
+            members = {n: inner.read(n) for n in inner.namelist() if n.endswith(".csv")}
+    name = next(n for n in members if n.endswith(table))
+    if old is None:
+        del members[name]
+    else:
+        text = members[name].decode("utf-8-sig")
+        assert old in text, old
+        members[name] = text.replace(old, new, 1).encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for member, content in members.items():
+            archive.writestr(member, content)
+    return mb.read_revman(bad_file("changed.zip", buffer.getvalue()))
+
+
+def fleiss_zip_dta() -> Any:
+    with zipfile.ZipFile(REVMAN / "Fleiss1993.zip") as outer:
+        names = {n: outer.read(n) for n in outer.namelist() if not n.endswith("/")}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for member, content in names.items():
+            archive.writestr(member, content)
+        archive.writestr("CD000000-analysis-data/CD000000-parameters.csv", "a,b\n")
+    return mb.read_revman(bad_file("dta.zip", buffer.getvalue()))
+
+
 class Case(NamedTuple):
     id: str
     input: str  # what the case feeds in, for docs/errors.md
@@ -83,6 +143,7 @@ class Case(NamedTuple):
 Study = mb.InvalidStudyError
 Arg = mb.InvalidArgumentError
 Few = mb.InsufficientStudiesError
+Review = mb.ReviewFileError
 
 CASES = [
     # ---------------------------------------------------------- StudySet.from_ratios
@@ -364,6 +425,67 @@ CASES = [
          lambda: mb.egger([1.2, 0.8, 0.5]), Arg, r"studies must be a StudySet"),
     Case("exclude-not-a-studyset", "`exclude([1.2, 0.8, 0.5], 'A')`",
          lambda: mb.exclude([1.2, 0.8, 0.5], "A"), Arg, r"studies must be a StudySet"),
+    # ------------------------------------------------ Cochrane review files (read_revman)
+    Case("revman-no-such-file", "`read_revman('no-such-review.rm5')`",
+         lambda: mb.read_revman("no-such-review.rm5"), Review,
+         r"^file 'no-such-review.rm5': no such file"),
+    Case("revman-not-a-revman-file", "`read_revman` of a text file that is none of the formats",
+         lambda: mb.read_revman(bad_file("notes.rm5", "Dear editor,\n")), Review,
+         r"^file '.*notes.rm5': not a RevMan file: neither RevMan 5 XML"),
+    Case("revman-xml-not-a-review", "`read_revman` of XML whose root is not COCHRANE_REVIEW",
+         lambda: mb.read_revman(bad_file("page.rm5", "<?xml version='1.0'?><html/>")), Review,
+         r"^file '.*page.rm5': not a RevMan 5 review: the root element is <html>"),
+    Case("revman-broken-xml", "`.rm5` cut off in the middle",
+         lambda: mb.read_revman(bad_file("cut.rm5", (REVMAN / "Fleiss1993.rm5").read_bytes()[
+             :12000])), Review, r"^file '.*cut.rm5': not a RevMan 5 file: not well-formed XML"),
+    Case("revman-unknown-schema-version", "`.rm5` with `REVMAN_VERSION=\"4\"`",
+         lambda: fleiss_rm5('REVMAN_VERSION="5"', 'REVMAN_VERSION="4"'), Review,
+         r"field 'REVMAN_VERSION': unknown schema version '4' 5.0.23; metabridge reads RevMan 5"),
+    Case("revman-version-missing", "`.rm5` without `REVMAN_VERSION`",
+         lambda: fleiss_rm5('REVMAN_VERSION="5"', ""), Review,
+         r"field 'REVMAN_VERSION': attribute missing"),
+    Case("revman-missing-attribute", "`.rm5`: MRC-1's `DICH_DATA` has no `EVENTS_1`",
+         lambda: fleiss_rm5('EVENTS_1="49" ', ""), Review,
+         r"analysis 1.1 'Aspirin.*', field 'EVENTS_1': attribute missing from <DICH_DATA>"),
+    Case("revman-missing-ci-level", "`.rm5`: analysis 1.1 has no `CI_TOTAL`",
+         lambda: fleiss_rm5('CI_TOTAL="95" ', ""), Review,
+         r"analysis 1.1 'Aspirin.*', field 'CI_TOTAL': attribute missing from <DICH_OUTCOME>"),
+    Case("revman-text-in-number", "`.rm5`: MRC-1's `TOTAL_2` is `'six hundred'`",
+         lambda: fleiss_rm5('TOTAL_2="624"', 'TOTAL_2="six hundred"'), Review,
+         r"analysis 1.1 .*, field 'TOTAL_2': study 'MRC-1': 'six hundred' is not a number"),
+    Case("revman-unknown-measure", "`.rm5`: analysis 1.1 has `EFFECT_MEASURE=\"XR\"`",
+         lambda: fleiss_rm5('EFFECT_MEASURE="OR"', 'EFFECT_MEASURE="XR"'), Review,
+         r"analysis 1.1 .*, field 'EFFECT_MEASURE': unknown effect measure 'XR' for dichotomous"),
+    Case("revman-unknown-study", "`.rm5`: a `DICH_DATA` names a study the review lacks",
+         lambda: fleiss_rm5('STUDY_ID="STD-CDP" TOTAL_1', 'STUDY_ID="STD-XYZ" TOTAL_1'), Review,
+         r"analysis 1.1 .*, field 'STUDY_ID': study 'STD-XYZ' is not among the review's studies"),
+    Case("revman-csv-missing-column", "CSV export without the `Data Type` column",
+         lambda: fleiss_csv("Name,Data Type,", "Name,"), Review,
+         r"field 'Data Type': column missing; not a RevMan 5 'Data and analyses' CSV export"),
+    Case("revman-csv-text-in-number", "CSV export: MRC-1's `Total 2` is `'n/a'`",
+         lambda: fleiss_csv(",67,0,0,624,", ",67,0,0,n/a,"), Review,
+         r"analysis 1.1 .*, field 'Total 2': study 'MRC-1': 'n/a' is not a number"),
+    Case("revman-csv-empty-input", "CSV export: MRC-1's `Events 1` is empty",
+         lambda: fleiss_csv("MRC-1,,,,,49,", "MRC-1,,,,,,"), Review,
+         r"analysis 1.1 .*, field 'Events 1': study 'MRC-1': value is empty"),
+    Case("revman-csv-unknown-model", "CSV export: analysis 1.1's `Analysis Model` is `Bayes`",
+         lambda: fleiss_csv("MH,OR,Fixed", "MH,OR,Bayes"), Review,
+         r"analysis 1.1 .*, field 'Analysis Model': 'Bayes' is neither Fixed nor Random"),
+    Case("revman-zip-missing-table", "RevMan Web zip without `*-data-rows.csv`",
+         lambda: fleiss_zip("-data-rows.csv"), Review,
+         r"field 'data-rows.csv': not a RevMan Web data package: the table \*-data-rows.csv "
+         r"is missing"),
+    Case("revman-zip-missing-column", "RevMan Web zip: settings table without `Effect measure`",
+         lambda: fleiss_zip("-overall-estimates-and-settings.csv", "Statistical method,Effect "
+                            "measure,", "Statistical method,Effect,"), Review,
+         r"field 'Effect measure': column missing from \*-overall-estimates-and-settings.csv"),
+    Case("revman-zip-bad-level", "RevMan Web zip: analysis 1.1's `Study CI` is `95 percent`",
+         lambda: fleiss_zip("-overall-estimates-and-settings.csv", "false,95%,", "false,95 "
+                            "percent,"), Review,
+         r"analysis 1.1 .*, field 'Study CI': '95 percent' is not a confidence level"),
+    Case("revman-zip-dta", "RevMan Web zip of a diagnostic test accuracy review",
+         fleiss_zip_dta, Review, r"a diagnostic test accuracy review; metabridge reads reviews "
+         "of interventions"),
 ]
 
 
@@ -455,6 +577,7 @@ MetabridgeError
 ├── InvalidStudyError        (also ValueError) study data: names study and field
 ├── InvalidArgumentError     (also ValueError) an argument outside its domain
 │   └── DataFileError        a data file that cannot be read as a table
+│       └── ReviewFileError  a Cochrane review file: names file, analysis and field
 ├── InsufficientStudiesError (also ValueError) too few studies for the analysis
 ├── UnknownMethodError       (also ValueError) not one of the canonical methods
 ├── UnknownBackendError      (also ValueError) not a registered engine

@@ -22,6 +22,7 @@ from .errors import (
     InvalidArgumentError,
     InvalidStudyError,
     MetabridgeError,
+    ReviewFileError,
     UnknownBackendError,
     UnknownMethodError,
     UnsupportedMethodError,
@@ -29,6 +30,7 @@ from .errors import (
 from .facade import compare, pool
 from .methods import METHODS
 from .result import PoolResult, RatioView
+from .revman import read_revman
 from .simulate import Simulation, simulate
 from .studies import StudySet
 
@@ -47,6 +49,7 @@ __all__ = [
     "MetabridgeError",
     "PoolResult",
     "RatioView",
+    "ReviewFileError",
     "Simulation",
     "StudySet",
     "UnknownBackendError",
@@ -65,6 +68,7 @@ __all__ = [
     "heterogeneity_ci",
     "leave_one_out",
     "pool",
+    "read_revman",
     "simulate",
     "subgroups",
 ]

@@ -32,6 +32,25 @@ class DataFileError(InvalidArgumentError):
     """A data file that cannot be read as a table (missing, unreadable, empty, not CSV)."""
 
 
+class ReviewFileError(DataFileError):
+    """A Cochrane review file (RevMan 5 .rm5, RevMan 5 CSV export, RevMan Web zip) that
+    cannot be read; names the file and, where there is one, the analysis and the field."""
+
+    def __init__(
+        self, path: str, problem: str, *, analysis: str | None = None, field: str | None = None
+    ) -> None:
+        self.path = path
+        self.analysis = analysis
+        self.field = field
+        self.problem = problem
+        where = [f"file {path!r}"]
+        if analysis is not None:
+            where.append(f"analysis {analysis}")
+        if field is not None:
+            where.append(f"field {field!r}")
+        super().__init__(f"{', '.join(where)}: {problem}")
+
+
 class InsufficientStudiesError(MetabridgeError, ValueError):
     """Too few studies for the requested analysis (e.g. k < 2 for random effects)."""
 
