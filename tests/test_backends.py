@@ -192,3 +192,41 @@ def test_missing_metafor_package_is_explained(metafor: str, tmp_path, monkeypatc
     assert isinstance(reason, str)
     assert reason.startswith("the R package metafor is not installed")
     assert "r-cran-metafor" in reason
+
+
+def test_metafor_runs_from_another_thread(metafor: str) -> None:
+    """Dask runs tasks in worker threads; rpy2 keeps its conversion rules in a
+    ContextVar that a new thread starts without (NotImplementedError before the fix)."""
+    import threading
+
+    import numpy as np
+
+    from metabridge.methods import METHODS
+
+    rng = np.random.default_rng(3)
+    y, v = rng.normal(size=(4, 5)), rng.uniform(0.01, 0.1, size=(4, 5))
+    engine = get_backend(metafor)
+    here = engine.pool_batch(y, v, METHODS["DL"], 0.95).estimate
+    there: list = []
+    thread = threading.Thread(target=lambda: there.append(
+        engine.pool_batch(y, v, METHODS["DL"], 0.95).estimate))
+    thread.start()
+    thread.join()
+    assert there, "pool_batch raised in the thread"
+    assert np.array_equal(there[0], here)  # same R, same data: the same numbers
+
+
+def test_starting_r_leaves_child_processes_environment_alone(metafor: str) -> None:
+    """rpy2 prepends R's and the system's library folders to LD_LIBRARY_PATH after R is
+    loaded; a child Python (a Dask worker) inheriting it may load another libpython."""
+    proc = run_python(
+        """
+        import os
+        before = os.environ.get("LD_LIBRARY_PATH")
+        import metabridge as mb
+        assert "metafor" in mb.available_backends()
+        print(repr(before == os.environ.get("LD_LIBRARY_PATH")))
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "True"

@@ -63,6 +63,9 @@ class _Session:
     """The embedded R with metabridge.R sourced: its functions and versions."""
 
     functions: dict[str, Any]
+    #: rpy2's default conversion rules, entered around every call: rpy2 keeps them in a
+    #: ContextVar, which a new thread (a Dask worker's task thread, say) starts without.
+    converter: Any
     float_vector: Any
     str_vector: Any
     metafor_version: str
@@ -70,6 +73,8 @@ class _Session:
 
 
 _lock = threading.Lock()
+#: Embedded R is single-threaded: one call at a time per process.
+_r_lock = threading.Lock()
 _session_or_reason: _Session | str | None = None
 
 
@@ -77,6 +82,20 @@ def _start() -> _Session | str:
     """Start R and source metabridge.R; return the session or the reason it failed."""
     if os.environ.get(DISABLE_ENV, "").strip() not in ("", "0"):
         return f"disabled by {DISABLE_ENV}={os.environ[DISABLE_ENV]}"
+    library_path = os.environ.get("LD_LIBRARY_PATH")
+    try:
+        return _start_r()
+    finally:
+        # rpy2 prepends R's library folders (and the system's, e.g. /usr/lib/x86_64-linux-gnu)
+        # to LD_LIBRARY_PATH once R is loaded, where it no longer changes this process but
+        # makes a child Python (a Dask worker, say) load another libpython.  Undo it.
+        if library_path is None:
+            os.environ.pop("LD_LIBRARY_PATH", None)
+        else:
+            os.environ["LD_LIBRARY_PATH"] = library_path
+
+
+def _start_r() -> _Session | str:
     try:
         import rpy2.robjects as ro
         from rpy2.robjects.vectors import FloatVector, StrVector
@@ -86,16 +105,18 @@ def _start() -> _Session | str:
         return _explain_rpy2_failure(exc)
     except Exception as exc:  # rpy2 raises various errors when R is missing or broken
         return _explain_rpy2_failure(exc)
-    try:
-        ro.r["source"](str(r_script()))
-    except Exception as exc:
-        text = str(exc)
-        if "metafor" in text:
-            return f"the R package metafor is not installed ({INSTALL_R})"
-        return f"sourcing r/metabridge.R failed: {text.strip()}"
-    versions = _to_python(ro.globalenv["mb_versions"]())
-    functions = {name: ro.globalenv[name] for name in R_FUNCTIONS}
-    return _Session(functions, FloatVector, StrVector, versions["metafor"], versions["R"])
+    with ro.conversion.localconverter(ro.default_converter):
+        try:
+            ro.r["source"](str(r_script()))
+        except Exception as exc:
+            text = str(exc)
+            if "metafor" in text:
+                return f"the R package metafor is not installed ({INSTALL_R})"
+            return f"sourcing r/metabridge.R failed: {text.strip()}"
+        versions = _to_python(ro.globalenv["mb_versions"]())
+        functions = {name: ro.globalenv[name] for name in R_FUNCTIONS}
+    return _Session(functions, ro.default_converter, FloatVector, StrVector,
+                    versions["metafor"], versions["R"])
 
 
 def _explain_rpy2_failure(exc: BaseException) -> str:
@@ -143,7 +164,10 @@ def call_r(function: str, *args: Any) -> dict[str, Any]:
     :class:`ConvergenceWarning`), pointing at the caller of the metabridge verb.
     """
     session = _session()
-    result = _to_python(session.functions[function](*(_r_value(session, a) for a in args)))
+    from rpy2.robjects.conversion import localconverter
+
+    with _r_lock, localconverter(session.converter):
+        result = _to_python(session.functions[function](*(_r_value(session, a) for a in args)))
     messages, error = _collect(result)
     for message in dict.fromkeys(messages):
         category = ConvergenceWarning if "converge" in message.lower() else EngineWarning
