@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import metabridge as mb
-from metabridge import plots
 from metabridge.analyses.types import BeggTest, EggerTest, SubgroupAnalysis
 from metabridge.formatting import format_p, p_value
+from metabridge.plots import forest_plot
 
 
 @pytest.mark.parametrize(("p", "text"), [
@@ -73,6 +73,6 @@ def test_forest_footer_has_no_zero_p() -> None:
     studies = mb.StudySet.from_effects([0.5, 0.6, 0.55], sei=[0.25, 0.3, 0.2])
     res = mb.pool(studies, "FE", "statsmodels")
     assert 1e-5 < res.p < 5e-4
-    line = plots._overall_line(res)
+    line = forest_plot._overall_line(res)
     assert "P = 0.000)" not in line
     _assert_rule(line)

@@ -1,39 +1,26 @@
-"""Figures in the layout readers of meta-analyses know (RevMan 5 / metafor).
-
-- :func:`forest`: study, weight, ratio [95% CI], squares sized by weight, a
-  diamond per pooled result, heterogeneity lines, optional subgroup blocks with
-  their own diamonds and the test for subgroup differences, log axis with
-  "favours" labels.
-- :func:`funnel`: effect vs standard error with pseudo-95% limits.
-- :func:`prisma`: PRISMA 2020 flow diagram from the record counts.
-
-All functions return a :class:`matplotlib.figure.Figure` (no pyplot state).
-"""
+"""Forest plot in RevMan 5's layout: study, weight, effect [CI], squares and diamonds."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from itertools import pairwise
 
-import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.patches import FancyBboxPatch, Polygon
+from matplotlib.patches import Polygon
 from matplotlib.ticker import FixedLocator, NullLocator
 from matplotlib.transforms import blended_transform_factory
 
-from .analyses.types import SubgroupAnalysis
-from .conversions import normal_quantile
-from .errors import InvalidArgumentError
-from .formatting import format_p
-from .result import PoolResult
-from .studies import StudySet
+from ..analyses.types import SubgroupAnalysis
+from ..conversions import normal_quantile
+from ..errors import InvalidArgumentError
+from ..formatting import format_p
+from ..result import PoolResult
+from ..studies import StudySet
+from .common import DIAMOND, SQUARE, log_ticks, pooled_center
 
 _COLUMNS = {"label": 0.015, "weight": 0.36, "ci": 0.555}
 _AXES = (0.58, 0.97)
-_SQUARE = "#2c5f8a"
-_DIAMOND = "#111111"
 
 
 @dataclass(frozen=True)
@@ -126,12 +113,6 @@ def _layout(
     return rows
 
 
-def _log_ticks(low: float, high: float) -> list[float]:
-    candidates = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]
-    inside = [t for t in candidates if low <= t <= high]
-    return inside if 1 in inside else sorted({*inside, 1})
-
-
 def forest(
     studies: StudySet,
     overall: PoolResult,
@@ -176,11 +157,11 @@ def forest(
         if row.kind == "study":
             ax.plot([row.low, row.high], [y, y], color="black", lw=1)
             side = 4.0 + 9.0 * math.sqrt(row.size / max_w)  # points; area ~ weight
-            ax.scatter([row.estimate], [y], s=side**2, marker="s", color=_SQUARE, zorder=3)
+            ax.scatter([row.estimate], [y], s=side**2, marker="s", color=SQUARE, zorder=3)
         if row.kind == "pooled":
             ax.add_patch(Polygon(
                 [(row.low, y), (row.estimate, y - 0.32), (row.high, y), (row.estimate, y + 0.32)],
-                closed=True, color=_DIAMOND,
+                closed=True, color=DIAMOND,
             ))
     lo, hi = min(values), max(values)
     null = 1.0 if ratio else 0.0
@@ -188,7 +169,7 @@ def forest(
         ax.set_xscale("log")
         span = max(abs(math.log10(lo)), abs(math.log10(hi)), 0.3) * 1.08
         ax.set_xlim(10**-span, 10**span)
-        ticks = _log_ticks(10**-span, 10**span)
+        ticks = log_ticks(10**-span, 10**span)
         ax.xaxis.set_major_locator(FixedLocator(ticks))
         ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xticklabels([f"{t:g}" for t in ticks])
@@ -196,7 +177,7 @@ def forest(
         span = max(abs(lo), abs(hi)) * 1.08
         ax.set_xlim(-span, span)
     ax.axvline(null, color="black", lw=0.8)
-    ax.axvline(_pooled_center(overall), color="#888888", lw=0.8, ls="--")
+    ax.axvline(pooled_center(overall), color="#888888", lw=0.8, ls="--")
     for spine in ("left", "right", "top"):
         ax.spines[spine].set_visible(False)
     ax.set_yticks([])
@@ -207,103 +188,3 @@ def forest(
     if title:
         fig.suptitle(title, x=0.015, ha="left", fontsize=11, fontweight="bold")
     return fig
-
-
-def _pooled_center(result: PoolResult) -> float:
-    return math.exp(result.estimate) if result.measure in ("HR", "OR", "RR", "IRR") \
-        else result.estimate
-
-
-def funnel(
-    studies: StudySet, result: PoolResult, *, title: str | None = None, level: float = 0.95
-) -> Figure:
-    """Funnel plot: effect (ratio on log axis) vs SE, inverted, with pseudo CI limits."""
-    z = normal_quantile(level)
-    se = studies.sei
-    top = float(se.max()) * 1.1
-    grid = np.linspace(0, top, 100)
-    centre = result.estimate
-    fig = Figure(figsize=(6.0, 5.0))
-    ax = fig.add_subplot()
-    to_plot = np.exp if studies.is_ratio else (lambda v: v)
-    ax.plot(to_plot(centre - z * grid), grid, color="#555555", ls="--", lw=0.9,
-            label=f"pseudo {level * 100:g}% limits")
-    ax.plot(to_plot(centre + z * grid), grid, color="#555555", ls="--", lw=0.9)
-    ax.axvline(float(to_plot(centre)), color="black", lw=0.9,
-               label=f"pooled ({result.method}, {result.backend})")
-    ax.scatter(to_plot(studies.yi), se, s=36, facecolor="white", edgecolor=_SQUARE, zorder=3)
-    if studies.is_ratio:
-        ax.set_xscale("log")
-        lo = float(np.exp(min(studies.yi.min(), centre - z * top)))
-        hi = float(np.exp(max(studies.yi.max(), centre + z * top)))
-        ticks = _log_ticks(lo * 0.9, hi * 1.1)
-        ax.xaxis.set_major_locator(FixedLocator(ticks))
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_xticklabels([f"{t:g}" for t in ticks])
-    ax.set_ylim(top, 0)
-    ax.set_xlabel(studies.measure + (" (log scale)" if studies.is_ratio else ""))
-    ax.set_ylabel(f"SE(log[{studies.measure}])" if studies.is_ratio else "SE")
-    ax.legend(fontsize=8, loc="lower left", frameon=False)
-    if title:
-        ax.set_title(title, fontsize=10, loc="left")
-    return fig
-
-
-#: PRISMA 2020 boxes: (key, text template) in flow order.
-_PRISMA_FLOW: Sequence[tuple[str, str]] = (
-    ("identified", "Records identified from databases\nand citation searching\n(n = {n})"),
-    ("screened", "Records screened\n(n = {n})"),
-    ("full_text", "Full-text articles assessed\nfor eligibility\n(n = {n})"),
-    ("included", "Studies included in the\nquantitative synthesis\n(n = {n})"),
-)
-_PRISMA_SIDE: Sequence[tuple[str, str]] = (
-    ("duplicates", "Duplicate records removed\n(n = {n})"),
-    ("excluded_screening", "Records excluded on title\nand abstract (n = {n})"),
-    ("excluded_full_text", "Full-text articles excluded,\nwith reasons (n = {n})"),
-)
-
-
-def check_prisma(counts: Mapping[str, int]) -> None:
-    """Raise if the flow's arithmetic does not add up (each stage = previous - removed)."""
-    steps = [("identified", "duplicates", "screened"),
-             ("screened", "excluded_screening", "full_text"),
-             ("full_text", "excluded_full_text", "included")]
-    for before, removed, after in steps:
-        if counts[before] - counts[removed] != counts[after]:
-            raise InvalidArgumentError(
-                f"PRISMA counts do not add up: {before} {counts[before]} - {removed} "
-                f"{counts[removed]} != {after} {counts[after]}"
-            )
-
-
-def prisma(counts: Mapping[str, int], *, title: str | None = None) -> Figure:
-    """PRISMA 2020 flow diagram (Page et al. 2021, BMJ 372:n71) from record counts."""
-    check_prisma(counts)
-    fig = Figure(figsize=(8.0, 7.0))
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(0, 10)
-    ax.set_ylim(0, 10)
-    ax.axis("off")
-    ys = [8.6, 6.4, 4.2, 1.8]
-    stages = ("Identification", "Screening", "Eligibility", "Included")
-    for y, (key, template), stage in zip(ys, _PRISMA_FLOW, stages, strict=True):
-        _box(ax, 1.4, y, 3.8, 1.3, template.format(n=counts[key]))
-        ax.text(0.45, y, stage, rotation=90, ha="center", va="center", fontsize=9,
-                fontweight="bold", color="#2c5f8a")
-    for y, (key, template) in zip(ys[:-1], _PRISMA_SIDE, strict=True):
-        side_y = y - 1.1
-        _box(ax, 6.2, side_y, 3.4, 1.1, template.format(n=counts[key]))
-        ax.annotate("", xy=(6.2, side_y), xytext=(3.3, side_y),
-                    arrowprops={"arrowstyle": "->", "lw": 1})
-    for upper, lower in pairwise(ys):
-        ax.annotate("", xy=(3.3, lower + 0.65), xytext=(3.3, upper - 0.65),
-                    arrowprops={"arrowstyle": "->", "lw": 1})
-    if title:
-        ax.text(0.2, 9.75, title, fontsize=10, fontweight="bold", va="top")
-    return fig
-
-
-def _box(ax: object, x: float, y: float, width: float, height: float, text: str) -> None:
-    ax.add_patch(FancyBboxPatch((x, y - height / 2), width, height,  # type: ignore[attr-defined]
-                                boxstyle="round,pad=0.05", fc="white", ec="black", lw=1))
-    ax.text(x + width / 2, y, text, ha="center", va="center", fontsize=9)  # type: ignore[attr-defined]
