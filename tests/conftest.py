@@ -18,7 +18,7 @@ import metabridge as mb
 from metabridge.backends import get_backend
 
 REFERENCE = Path(__file__).parent / "reference"
-ENGINES = ("statsmodels", "pythonmeta", "metafor", "pymare")
+ENGINES = ("statsmodels", "pythonmeta", "metafor", "pymare", "pimeta")
 
 
 def need(engine: str) -> None:

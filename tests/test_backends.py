@@ -29,12 +29,14 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
 def test_registry_and_capabilities() -> None:
     table = mb.capabilities()
     assert list(table.index) == list(REGISTRY) == ["statsmodels", "pythonmeta", "metafor",
-                                                   "pymare"]
+                                                   "pymare", "pimeta"]
     assert table.loc["statsmodels", ["FE", "DL", "PM"]].all()
     assert not table.loc["statsmodels", "REML"]
     assert table.loc["pythonmeta", ["FE", "DL"]].all()
     assert not table.loc["pythonmeta", "PM"]
     assert table.loc["metafor", ["FE", "DL", "REML", "PM", "SJ", "EB"]].all()
+    assert table.loc["pimeta", ["FE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM"]].all()
+    assert not table.loc["pimeta", ["HSk", "PMM"]].any()
 
 
 def test_unknown_names_are_clear_errors() -> None:
@@ -48,7 +50,7 @@ def test_unknown_names_are_clear_errors() -> None:
 def test_method_an_engine_lacks_names_the_engines_that_have_it() -> None:
     with pytest.raises(mb.UnsupportedMethodError) as info:
         mb.pool(mb.datasets.bcg(), "REML", "statsmodels")
-    assert info.value.supported_by == ("metafor", "pymare")
+    assert info.value.supported_by == ("metafor", "pymare", "pimeta")
     with pytest.raises(mb.UnsupportedMethodError, match="statsmodels, metafor"):
         mb.pool(mb.datasets.bcg(), "PM", "pythonmeta")
 
@@ -109,7 +111,7 @@ def test_disabling_r_leaves_the_python_engines_working() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert out["available"] == ["statsmodels", "pythonmeta", "pymare"]
+    assert out["available"] == ["statsmodels", "pythonmeta", "pymare", "pimeta"]
     assert "METABRIDGE_DISABLE_R" in out["reason"]
     assert out["error"].startswith("backend 'metafor' is not available: disabled by")
     assert out["same"]

@@ -141,6 +141,7 @@ def _zero(y: np.ndarray) -> float:
 Q_CENTRE: dict[str, Callable[[np.ndarray], float]] = {
     "statsmodels": _zero,
     "metafor": lambda y: float(np.mean(y)),
+    "pimeta": lambda y: float(np.mean(y)),  # metafor's Y'PY on y - mean(y), transcribed
 }
 
 
@@ -389,7 +390,10 @@ DOCUMENTED_GAPS = {
     ("pythonmeta", "ci_high"): "pythonmeta.ci_196",
     ("metafor", "h2"): "metafor.i2_from_tau2",       # random-effects H^2 = 1 when Q < df
     ("pymare", "h2"): "pymare.i2_from_q",            # H^2 = max(1, Q/df), FE and DL
+    ("pimeta", "h2"): "pimeta.i2_from_tau2",         # as metafor
 }
+#: Conventions under which the random-effects H^2 is 1 when DL's tau^2 = 0 (Q < df).
+H2_FROM_TAU2 = ("metafor.i2_from_tau2", "pimeta.i2_from_tau2")
 
 
 def check_documented_gap(field: str, a: PoolResult, b: PoolResult, slack: float) -> None:
@@ -403,7 +407,7 @@ def check_documented_gap(field: str, a: PoolResult, b: PoolResult, slack: float)
     if key == "pythonmeta.ci_196":
         sign = -1.0 if field == "ci_low" else 1.0
         assert close(getattr(odd, field), odd.estimate + sign * 1.96 * odd.se, CROSS_ENGINE)
-    elif key == "metafor.i2_from_tau2":  # DL with Q < df has H^2 = 1; Q/df kept in extra
+    elif key in H2_FROM_TAU2:  # DL with Q < df has H^2 = 1; Q/df kept in extra
         assert odd.method == "DL"
         assert odd.q < odd.q_df
         assert odd.h2 == 1.0
@@ -515,8 +519,8 @@ def test_dl_on_the_boundary_is_fe(installed_engine: str, case: Case) -> None:
         assert dl.extra["tau2_untruncated"] < 0.0
     for field in FIELDS:
         a, b = getattr(fe, field), getattr(dl, field)
-        if field == "h2" and "metafor.i2_from_tau2" in dl.conventions:
-            assert b == 1.0  # documented: metafor's random-effects H^2 is 1 when Q < df
+        if field == "h2" and set(H2_FROM_TAU2) & set(dl.conventions):
+            assert b == 1.0  # documented: metafor's (pimeta's) RE H^2 is 1 when Q < df
             assert close(dl.extra["h2_q"], a, SAME_ARITHMETIC)
             continue
         assert close(a, b, SAME_ARITHMETIC, floor=FLOOR.get(field, 1.0)), (field, a, b)

@@ -183,6 +183,38 @@ CONVENTIONS: tuple[Convention, ...] = (
         explains=DOWNSTREAM,
     ),
     Convention(
+        "pimeta.scaled_input", "pimeta", ("tau2", "converged"),
+        "The iterative estimators stop on absolute rules in tau^2: ML, REML and EB when a "
+        "Fisher-scoring step is below 1e-5 (at most 100 steps), PM when brentq's bracket is "
+        "below 2e-12, and PM's root search silently returns tau^2 = 1e6 when the root lies "
+        "above. None reports whether it converged. On the BCG data scaled by 1e-3 its ML "
+        "tau^2 is 0.4% off, scaled by 1e-6 its PM tau^2 4.3-fold, scaled by 1e6 PM returns "
+        "the cap.",
+        "pimeta fits y / c and v / c^2 with c the power of two that brings max(var(y), "
+        "median(v)) near 2^16, and the results are multiplied back (exact in binary floating "
+        "point; every estimator is scale-equivariant, so FE, DL, HE, HS and SJ are unchanged "
+        "to the last bit). ML, REML, EB and PM then agree with metafor's tight fit to ~1e-9 "
+        "on any scale. converged is pimeta's own rule checked at its answer (the next "
+        "Fisher-scoring step < 1e-5, PM root below the cap); extra['scale'] is c.",
+    ),
+    Convention(
+        "pimeta.i2_from_tau2", "pimeta", ("i2", "h2"),
+        "As metafor (see 'metafor.i2_from_tau2'): for random-effects models I^2 = tau^2 / "
+        "(tau^2 + s^2) and H^2 = (tau^2 + s^2) / s^2 with s^2 the typical within-study "
+        "variance, so H^2 = 1 when DL's tau^2 = 0 (Q < df); Q-based for FE.",
+        "Reported as pimeta gives them; the Q-based values are kept in extra['i2_q'] and "
+        "extra['h2_q'] (and used by harmonised()).",
+        explains=("i2", "h2"),
+    ),
+    Convention(
+        "pimeta.begg_pvalue", "pimeta", ("begg p",),
+        "begg_test() takes Kendall's tau and its P value from scipy.stats.kendalltau, which "
+        "uses the exact null distribution only for k <= 33 studies (no ties) and the normal "
+        "approximation above; metafor's ranktest() uses the exact distribution for larger k "
+        "too (k = 40 example: P 0.5602 vs 0.5704). tau is the same.",
+        "Reported as pimeta gives it; BeggTest.how names this convention when k > 33.",
+    ),
+    Convention(
         "metabridge.harmonised", "all", ("ci_low", "ci_high", "z", "p", "q_p", "i2", "h2"),
         "Each engine's own conventions (CI quantile, P computation, I^2 definition).",
         "PoolResult.harmonised() / compare(harmonise=True): CI with the exact normal quantile, "

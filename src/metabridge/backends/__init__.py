@@ -21,6 +21,7 @@ REGISTRY: dict[str, str] = {
     "pythonmeta": "metabridge.backends.pythonmeta:PythonMetaBackend",
     "metafor": "metabridge.backends.metafor:MetaforBackend",
     "pymare": "metabridge.backends.pymare:PyMAREBackend",
+    "pimeta": "metabridge.backends.pimeta:PimetaBackend",
 }
 
 
