@@ -147,11 +147,11 @@ Review = mb.ReviewFileError
 
 CASES = [
     # ---------------------------------------------------------- StudySet.from_ratios
-    Case("ratios-nan-ratio", "`from_ratios`: ratio of B is NaN",
-         lambda: ratios(ratio=[2.0, NAN, 0.8]), Study,
+    Case("ratios-nan-ratio", "`from_ratios(na='raise')`: ratio of B is NaN",
+         lambda: ratios(ratio=[2.0, NAN, 0.8], na="raise"), Study,
          r"^study 'B', field 'ratio': value is missing"),
-    Case("ratios-none-lower", "`from_ratios`: lower of B is None",
-         lambda: ratios(lower=[1.0, None, 0.5]), Study,
+    Case("ratios-none-lower", "`from_ratios(na='raise')`: lower of B is None",
+         lambda: ratios(lower=[1.0, None, 0.5], na="raise"), Study,
          r"^study 'B', field 'lower': value is missing"),
     Case("ratios-inf-upper", "`from_ratios`: upper of B is +inf",
          lambda: ratios(upper=[4.0, INF, 1.28]), Study, r"^study 'B', field 'upper': value is inf"),
@@ -209,9 +209,6 @@ CASES = [
          r"^field 'lower': expected one value per study \(3\), got an array of shape \(2,\)"),
     Case("ratios-labels-mismatch", "`from_ratios`: 3 studies, 2 labels",
          lambda: ratios(labels=["A", "B"]), Study, r"^field 'labels': 2 labels for 3 studies"),
-    Case("ratios-duplicate-labels", "`from_ratios`: labels A, B, A",
-         lambda: ratios(labels=["A", "B", "A"]), Study,
-         r"^study 'A', field 'labels': duplicate label"),
     Case("ratios-missing-label", "`from_ratios`: labels A, None, C",
          lambda: ratios(labels=["A", None, "C"]), Study,
          r"^field 'labels': study 2 of 3 has no label"),
@@ -222,12 +219,17 @@ CASES = [
          r"^field 'ratio': expected one value per study \(3\), got an array of shape \(1, 3\)"),
     Case("ratios-covariate-length", "`from_ratios(..., followup=[12, 10])` for 3 studies",
          lambda: ratios(followup=[12, 10]), Study, r"^field 'followup': 2 values for 3 studies"),
-    Case("ratios-covariate-named-yi", "`from_ratios(..., covariates={'yi': [1, 2, 3]})`",
-         lambda: ratios(covariates={"yi": [1, 2, 3]}), Study,
-         r"^field 'yi': reserved column name"),
-    Case("ratios-covariate-named-ratio", "`from_ratios(..., covariates={'ratio': [1, 2, 3]})`",
-         lambda: ratios(covariates={"ratio": [1, 2, 3]}), Study,
-         r"^field 'ratio': column given twice"),
+    Case("ratios-keyword-named-yi", "`from_ratios(..., yi=[1, 2, 3])` (a covariate keyword)",
+         lambda: ratios(yi=[1, 2, 3]), Study, r"^field 'yi': reserved column name"),
+    Case("ratios-covariate-given-twice",
+         "`from_ratios(..., covariates={'x': [...]}, x=[...])`",
+         lambda: ratios(covariates={"x": [1, 2, 3]}, x=[1, 2, 3]), Study,
+         r"^field 'x': column given twice"),
+    Case("ratios-na-unknown", "`from_ratios(na='skip')`",
+         lambda: ratios(na="skip"), Arg, r"na must be 'drop' or 'raise', got 'skip'"),
+    Case("ratios-na-drop-every-study", "`from_ratios`: lower of A, B, C all NaN",
+         lambda: ratios(lower=[NAN, NAN, NAN]), Study,
+         r"^field 'lower': every study has a missing value; nothing is left \(na='drop'\)"),
     # --------------------------------------------------------- StudySet.from_ratio_p
     Case("p-zero", "`from_ratio_p`: P of B is 0",
          lambda: ratio_p(p=[0.01, 0.0, 0.3]), Study,
@@ -241,8 +243,9 @@ CASES = [
     Case("p-text", "`from_ratio_p`: P of B is `'<0.001'`",
          lambda: ratio_p(p=[0.01, "<0.001", 0.3]), Study,
          r"^study 'B', field 'p': '<0.001' is not a number"),
-    Case("p-nan", "`from_ratio_p`: P of A is NaN",
-         lambda: ratio_p(p=[NAN, 0.2, 0.3]), Study, r"^study 'A', field 'p': value is missing"),
+    Case("p-nan", "`from_ratio_p(na='raise')`: P of A is NaN",
+         lambda: ratio_p(p=[NAN, 0.2, 0.3], na="raise"), Study,
+         r"^study 'A', field 'p': value is missing"),
     Case("p-ratio-one", "`from_ratio_p`: ratio of B is exactly 1",
          lambda: ratio_p(ratio=[2.0, 1.0, 0.8]), Study,
          r"^study 'B', field 'ratio': a ratio of exactly 1 gives SE = 0"),
@@ -251,8 +254,9 @@ CASES = [
     Case("p-measure-not-ratio", "`from_ratio_p(measure='SMD')`",
          lambda: ratio_p(measure="SMD"), Arg, r"measure 'SMD' is not a ratio"),
     # ---------------------------------------------------------- StudySet.from_effects
-    Case("effects-nan-yi", "`from_effects`: yi of C is NaN",
-         lambda: effects(yi=[0.1, 0.2, NAN]), Study, r"^study 'C', field 'yi': value is missing"),
+    Case("effects-nan-yi", "`from_effects(na='raise')`: yi of C is NaN",
+         lambda: effects(yi=[0.1, 0.2, NAN], na="raise"), Study,
+         r"^study 'C', field 'yi': value is missing"),
     Case("effects-text-yi", "`from_effects`: yi of A is `'abc'`",
          lambda: effects(yi=["abc", 0.2, 0.3]), Study,
          r"^study 'A', field 'yi': 'abc' is not a number"),
@@ -303,20 +307,23 @@ CASES = [
          r"frame must be a pandas DataFrame, got dict"),
     Case("frame-text-in-number-column", "`from_frame`: column `hr` of B is `'NR'`",
          lambda: from_frame({"hr": ["2.0", "NR", "0.8"]}), Study,
-         r"^study 'B', field 'ratio': 'NR' is not a number"),
+         r"^study 'B', field 'ratio' \(column 'hr'\): 'NR' is not a number"),
     Case("frame-ci-bounds-swapped", "`from_frame`: column `lo` of B (3.0) above `hi` (2.25)",
          lambda: from_frame({"lo": [1.0, 3.0, 0.5]}), Study,
-         r"^study 'B', field 'lower': lower CI bound 3.0 is above"),
+         r"^study 'B', field 'lower' \(column 'lo'\): lower CI bound 3.0 is above"),
     Case("frame-missing-label", "`from_frame`: column `study` of the second row is empty",
          lambda: from_frame({"study": ["A", None, "C"]}), Study,
-         r"^field 'labels': study 2 of 3 has no label"),
-    Case("frame-duplicate-labels", "`from_frame`: column `study` is A, A, C",
-         lambda: from_frame({"study": ["A", "A", "C"]}), Study,
-         r"^study 'A', field 'labels': duplicate label"),
-    Case("frame-covariate-named-sei", "`from_frame`: an unused column is called `sei`",
-         lambda: from_frame({"sei": [0.1, 0.2, 0.3]}), Study, r"^field 'sei': reserved column"),
-    Case("frame-covariate-named-ratio", "`from_frame`: an unused column is called `ratio`",
-         lambda: from_frame({"ratio": [1, 2, 3]}), Study, r"^field 'ratio': column given twice"),
+         r"^field 'label' \(column 'study'\): study 2 of 3 has no label"),
+    Case("frame-missing-label-part", "`from_frame(label=['study', 'year'])`: year of B is empty",
+         lambda: from_frame({"year": [2001, None, 2003]}, **CI_COLUMNS | {"label": ["study",
+                                                                               "year"]}),
+         Study, r"^field 'label' \(column 'study, year'\): study 2 of 3 has no label"),
+    Case("frame-missing-label-column", "`from_frame(label=['study', 'yr'])`; no column `yr`",
+         lambda: from_frame(**CI_COLUMNS | {"label": ["study", "yr"]}), Arg,
+         r"columns not in the frame: \['yr'\]"),
+    Case("frame-nan-raise", "`from_frame(na='raise')`: column `lo` of C is empty",
+         lambda: from_frame({"lo": [1.0, 1.0, None]}, **CI_COLUMNS, na="raise"), Study,
+         r"^study 'C', field 'lower' \(column 'lo'\): value is missing"),
     Case("csv-missing-file", "`read_csv('no-such-file.csv', ...)`",
          lambda: mb.StudySet.read_csv("no-such-file.csv", **CI_COLUMNS), DataFileError,
          r"cannot read 'no-such-file.csv' as a CSV table: .*No such file"),
@@ -591,8 +598,18 @@ MetabridgeError
 `.problem` attributes hold the parts); when no single study is at fault (a length
 mismatch, a reserved column name) it reads `field '<field>': <problem>`.  The
 field is the argument's name (`ratio`, `lower`, `sei`, `labels`, ...) -- for
-`from_frame` and `read_csv` the keyword the column was named with (`ratio='hr'`
-gives field `ratio`) -- or a covariate's name.
+`from_frame`, `read_csv` and the command line the keyword (flag) the column was
+named with, then the column (`ratio='hr'` gives `field 'ratio' (column 'hr')`) --
+or a covariate's name.
+
+Three things real data sets contain are not errors; metabridge does what metafor
+does and says so with a `DataWarning` naming the studies and columns:
+a study with a missing effect input is dropped (`na="drop"`, the default, as
+metafor's `na.action = "na.omit"`; `na="raise"` makes it an error); repeated
+labels are made unique as metafor does ('A', 'A' -> 'A.1', 'A.2'); and a column
+that was not named for the effects but is called like one metabridge derives
+(`yi`, `vi`, `sei`, `label`) or reads (`ratio`, `lower`, ...) is kept as a
+covariate called `<name>_column`.
 
 The cases start from three valid studies A, B, C: ratios 2.0, 1.5, 0.8 with CIs
 1.0-4.0, 1.0-2.25, 0.5-1.28 (`from_ratios`), the same ratios with P = 0.01, 0.2,

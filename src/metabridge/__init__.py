@@ -16,6 +16,7 @@ from .conventions import conventions_table
 from .errors import (
     BackendUnavailableError,
     ConvergenceWarning,
+    DataWarning,
     EngineError,
     EngineWarning,
     InsufficientStudiesError,
@@ -41,6 +42,7 @@ __all__ = [
     "BackendUnavailableError",
     "Comparison",
     "ConvergenceWarning",
+    "DataWarning",
     "EngineError",
     "EngineWarning",
     "InsufficientStudiesError",

@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,7 +64,6 @@ def _conventions(args: argparse.Namespace) -> int:
 
 #: Column flags shared by every command that reads a data file: role -> help.
 DATA_COLUMNS = {
-    "label": "column of study labels",
     "yi": "column of effects on the analysis scale (log scale for ratios)",
     "sei": "column of standard errors of yi",
     "vi": "column of sampling variances of yi",
@@ -78,6 +78,10 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     """DATA and the column flags: which column plays which role."""
     parser.add_argument("data", metavar="DATA", help="CSV file, one row per study")
     group = parser.add_argument_group("columns of DATA (columns not named become covariates)")
+    group.add_argument("--label", nargs="+", metavar="COLUMN",
+                       help="column(s) of study labels; several are joined with a space "
+                       "(--label author year gives 'Garfinkel 1981'); repeated labels are made "
+                       "unique as metafor does ('Lam.1', 'Lam.2'), with a warning")
     for role, words in DATA_COLUMNS.items():
         group.add_argument(f"--{role}", metavar="COLUMN", help=words)
     group.add_argument("--measure", default=None,
@@ -88,15 +92,19 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
                        "(default: %(default)s)")
     group.add_argument("--input-level", type=float, default=0.95,
                        help="confidence level of the CIs in DATA (default: %(default)s)")
+    group.add_argument("--na", default="drop", choices=("drop", "raise"),
+                       help="a study with a missing value: drop it with a warning, as metafor "
+                       "does (default), or stop with an error")
 
 
 def _read_studies(args: argparse.Namespace) -> StudySet:
     """The StudySet described by DATA and the column flags."""
     from .studies import StudySet
 
-    columns = {role: getattr(args, role) for role in DATA_COLUMNS if getattr(args, role)}
+    columns = {role: getattr(args, role) for role in ("label", *DATA_COLUMNS)
+               if getattr(args, role)}
     return StudySet.read_csv(args.data, **columns, measure=args.measure,
-                             level=args.input_level, se_rule=args.se_rule)
+                             level=args.input_level, se_rule=args.se_rule, na=args.na)
 
 
 def _add_pooling_arguments(parser: argparse.ArgumentParser, *, one_backend: bool) -> None:
@@ -224,13 +232,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message: Warning | str, category: type[Warning], *_: object) -> None:
+    """A warning on the command line: one line, no source location."""
+    print(f"metabridge: warning ({category.__name__}): {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.run(args))
-    except MetabridgeError as exc:
-        print(f"metabridge: error: {exc}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            return int(args.run(args))
+        except MetabridgeError as exc:
+            print(f"metabridge: error: {exc}", file=sys.stderr)
+            return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,11 +16,16 @@ class MetabridgeError(Exception):
 class InvalidStudyError(MetabridgeError, ValueError):
     """Study-level input that cannot describe a study (names study and field)."""
 
-    def __init__(self, study: str | None, field: str, problem: str) -> None:
+    def __init__(
+        self, study: str | None, field: str, problem: str, column: str | None = None
+    ) -> None:
         self.study = study
         self.field = field
         self.problem = problem
-        where = f"study {study!r}, field {field!r}" if study is not None else f"field {field!r}"
+        self.column = column
+        where = f"field {field!r}" + (f" (column {column!r})" if column is not None else "")
+        if study is not None:
+            where = f"study {study!r}, {where}"
         super().__init__(f"{where}: {problem}")
 
 
@@ -92,6 +97,14 @@ class EngineError(MetabridgeError):
         self.backend = backend
         self.engine_message = message
         super().__init__(f"{backend} failed: {message}")
+
+
+class DataWarning(UserWarning):
+    """The data were changed on the way in, as metafor would change them, and how.
+
+    Studies with missing values dropped (``na="drop"``), duplicate labels made
+    unique, a column renamed because metabridge derives a column of that name.
+    """
 
 
 class EngineWarning(UserWarning):

@@ -8,11 +8,14 @@ from typing import Any
 import pandas as pd
 
 from ..errors import InvalidStudyError
+from .checks import warn
 
 #: Columns a StudySet derives itself; no covariate may take these names.
 RESERVED_COLUMNS = frozenset({"label", "yi", "vi", "sei"})
 #: Reported inputs kept beside the covariates; ``with_columns`` will not replace them.
 REPORTED_COLUMNS = frozenset({"ratio", "lower", "upper", "p"})
+#: Suffix of a table column kept under another name because its own name is taken.
+RENAMED_SUFFIX = "_column"
 
 
 def column(name: str, values: Any, k: int) -> list[Any]:
@@ -41,6 +44,40 @@ def covariate_frame(columns: Mapping[str, Any], labels: tuple[str, ...]) -> pd.D
     )
     data = {name: column(name, values, len(labels)) for name, values in columns.items()}
     return pd.DataFrame(data, index=pd.Index(labels, name="label"))
+
+
+def keep_apart(
+    table: Mapping[str, Any] | pd.DataFrame | None, taken: Container[str]
+) -> Mapping[str, Any] | pd.DataFrame | None:
+    """A covariate table whose columns named like a derived column or an input are renamed.
+
+    Columns of a table (``covariates=``, or the columns ``from_frame`` was not told
+    about) must not matter: a metadat/escalc file's own ``yi`` and ``vi`` are kept,
+    as ``yi_column`` and ``vi_column``, when the effects are read from other
+    columns, with a :class:`DataWarning` saying so.  A name typed as a keyword
+    (``yi=[...]``) is not renamed: that is an error (:func:`covariate_frame`).
+    """
+    if table is None:
+        return None
+    names = [str(name) for name in table]
+    clashes = [name for name in names if name in taken]
+    if not clashes:
+        return table
+    used = set(names) | set(taken)
+    renames: dict[str, str] = {}
+    for name in clashes:
+        new, n = f"{name}{RENAMED_SUFFIX}", 1
+        while new in used:
+            n += 1
+            new = f"{name}{RENAMED_SUFFIX}_{n}"
+        renames[name] = new
+        used.add(new)
+    warn(
+        "columns not used for the effects are kept as covariates under new names, because "
+        "metabridge derives or reads a column of that name: "
+        + ", ".join(f"{old!r} -> {new!r}" for old, new in renames.items())
+    )
+    return {renames.get(str(name), str(name)): values for name, values in table.items()}
 
 
 def merge(*parts: Mapping[str, Any] | pd.DataFrame | None) -> dict[str, Any]:

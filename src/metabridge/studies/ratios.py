@@ -10,17 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from ..conversions import SeRule, ci_divisor, log_se_from_ci, log_se_from_p
-from .checks import require, vector
-
-Effects = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]
+from ..conversions import SeRule, log_se_from_ci, log_se_from_p
+from .checks import Effects, require, vector
 
 
 def from_ci(
     ratio: Any, lower: Any, upper: Any, labels: tuple[str, ...], level: float, se_rule: SeRule
 ) -> Effects:
     """(ln ratio, variance, reported columns) from ratios with CIs."""
-    ci_divisor(level, se_rule)  # level and se_rule are checked before the data
     est = vector(ratio, "ratio", labels)
     lo = vector(lower, "lower", labels)
     hi = vector(upper, "upper", labels)

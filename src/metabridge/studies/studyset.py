@@ -9,19 +9,36 @@ kind of input (generic, ratios, ...) is read by its own module of this package.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from os import PathLike
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..conversions import SeRule
+from ..conversions import SeRule, ci_divisor
 from ..errors import DataFileError, InvalidArgumentError, InvalidStudyError
 from . import generic, ratios
-from .checks import first_duplicate, require, study_labels
-from .columns import REPORTED_COLUMNS, check_names, covariate_frame, merge
+from .checks import (
+    Effects,
+    NaRule,
+    complete_rows,
+    first_duplicate,
+    is_missing,
+    require,
+    study_labels,
+    take,
+)
+from .columns import (
+    REPORTED_COLUMNS,
+    RESERVED_COLUMNS,
+    check_names,
+    covariate_frame,
+    keep_apart,
+    merge,
+)
 from .measures import RATIO_MEASURES, check_measure
 
 #: The column roles from_frame accepts together -> (constructor, default measure).
@@ -75,17 +92,30 @@ class StudySet:
         return cls(_readonly(yi), _readonly(vi), labels, measure, data)
 
     @classmethod
-    def _from_parts(
+    def _read(
         cls,
-        effects: tuple[np.ndarray, np.ndarray, Mapping[str, Any]],
-        labels: tuple[str, ...],
+        read: Callable[..., Effects],
+        inputs: Mapping[str, Any],
+        labels: Iterable[Any] | None,
         measure: str,
-        *covariates: Mapping[str, Any] | pd.DataFrame | None,
+        na: NaRule,
+        covariates: Mapping[str, Any] | pd.DataFrame | None,
+        more_covariates: Mapping[str, Any],
     ) -> StudySet:
-        """A StudySet from (yi, vi, reported inputs) of one input kind, plus covariates."""
-        yi, vi, reported = effects
-        data = covariate_frame(merge(reported, *covariates), labels)
-        return cls._build(yi, vi, labels, measure, data)
+        """A StudySet from one input kind: ``read(**inputs, labels=...)`` gives (yi, vi,
+        reported inputs).  Labels are made unique and studies with a missing input
+        dropped (``na``) first; covariates follow the studies that are kept."""
+        names = study_labels(labels, next(iter(inputs.values())))
+        table = keep_apart(covariates, RESERVED_COLUMNS | set(inputs))
+        extra = covariate_frame(merge(table, more_covariates), names)
+        keep = complete_rows(inputs, names, na)
+        if keep is not None:
+            inputs = {field: take(values, keep) for field, values in inputs.items()}
+            names = tuple(names[i] for i in keep)
+            extra = extra.iloc[keep]
+        yi, vi, reported = read(**inputs, labels=names)
+        data = covariate_frame(merge(reported, extra), names)
+        return cls._build(yi, vi, names, measure, data)
 
     @classmethod
     def from_effects(
@@ -96,16 +126,20 @@ class StudySet:
         labels: Iterable[Any] | None = None,
         measure: str = "GEN",
         covariates: Mapping[str, Any] | pd.DataFrame | None = None,
+        na: NaRule = "drop",
         **more_covariates: Any,
     ) -> StudySet:
         """Generic inverse-variance data: effects ``yi`` with either ``sei`` or ``vi``.
 
-        For a ratio measure, ``yi`` must already be on the log scale.
+        For a ratio measure, ``yi`` must already be on the log scale.  ``na``: see
+        :meth:`from_ratios`.
         """
         measure = check_measure(measure)
-        names = study_labels(labels, yi)
-        y, var = generic.effects_and_variances(yi, sei, vi, names)
-        return cls._from_parts((y, var, {}), names, measure, covariates, more_covariates)
+        if (sei is None) == (vi is None):
+            raise InvalidStudyError(None, "sei/vi", "give exactly one of sei (SE) or vi (variance)")
+        inputs = {"yi": yi, "sei": sei} if vi is None else {"yi": yi, "vi": vi}
+        return cls._read(generic.effects_and_variances, inputs, labels, measure, na,
+                         covariates, more_covariates)
 
     @classmethod
     def from_ratios(
@@ -118,17 +152,27 @@ class StudySet:
         level: float = 0.95,
         se_rule: SeRule = "exact",
         covariates: Mapping[str, Any] | pd.DataFrame | None = None,
+        na: NaRule = "drop",
         **more_covariates: Any,
     ) -> StudySet:
         """Ratios with CIs: ``yi = ln(ratio)``, ``sei = (ln U - ln L) / divisor``.
 
         ``se_rule="exact"`` divides by 2 z_{1-alpha/2} (3.919928 at 95%);
         ``se_rule="revman"`` by RevMan's rounded constant (3.92 at 95%).
+
+        Common to every constructor: ``na="drop"`` (the default, as metafor's
+        ``na.action = "na.omit"``) drops a study with a missing effect input and
+        warns (:class:`DataWarning`) naming it and the field; ``na="raise"`` stops
+        with an error instead.  Repeated labels are made unique as metafor does
+        ('A', 'A' -> 'A.1', 'A.2'), with a warning.  Columns of ``covariates``
+        named like a derived column or an input (``yi``, ``vi``, ``sei``, ``label``,
+        ``ratio``, ...) are kept as ``<name>_column``, with a warning.
         """
         measure = check_measure(measure, ratio=True)
-        names = study_labels(labels, ratio)
-        effects = ratios.from_ci(ratio, lower, upper, names, level, se_rule)
-        return cls._from_parts(effects, names, measure, covariates, more_covariates)
+        ci_divisor(level, se_rule)  # level and se_rule are checked before the data
+        inputs = {"ratio": ratio, "lower": lower, "upper": upper}
+        return cls._read(partial(ratios.from_ci, level=level, se_rule=se_rule), inputs, labels,
+                         measure, na, covariates, more_covariates)
 
     @classmethod
     def from_ratio_p(
@@ -138,24 +182,25 @@ class StudySet:
         labels: Iterable[Any] | None = None,
         measure: str = "HR",
         covariates: Mapping[str, Any] | pd.DataFrame | None = None,
+        na: NaRule = "drop",
         **more_covariates: Any,
     ) -> StudySet:
         """Ratios with two-sided P values: ``sei = |ln ratio| / z_{1-p/2}``.
 
         Cochrane Handbook v6.4, section 6.3.2.  P must be an exact value in (0, 1);
-        a ratio of exactly 1 carries no information about its SE.
+        a ratio of exactly 1 carries no information about its SE.  ``na``: see
+        :meth:`from_ratios`.
         """
         measure = check_measure(measure, ratio=True)
-        names = study_labels(labels, ratio)
-        effects = ratios.from_p(ratio, p, names)
-        return cls._from_parts(effects, names, measure, covariates, more_covariates)
+        return cls._read(ratios.from_p, {"ratio": ratio, "p": p}, labels, measure, na,
+                         covariates, more_covariates)
 
     @classmethod
     def from_frame(
         cls,
         frame: pd.DataFrame,
         *,
-        label: str | None = None,
+        label: str | Sequence[str] | None = None,
         yi: str | None = None,
         sei: str | None = None,
         vi: str | None = None,
@@ -166,41 +211,60 @@ class StudySet:
         measure: str | None = None,
         level: float = 0.95,
         se_rule: SeRule = "exact",
+        na: NaRule = "drop",
     ) -> StudySet:
         """Build from a DataFrame by naming its columns; other columns become covariates.
 
         Give ``yi`` with ``sei`` or ``vi`` (generic), ``ratio`` with ``lower`` and
-        ``upper`` (CI), or ``ratio`` with ``p``.  Errors in the data name the role
-        the column was given for (``ratio``, ``lower``, ..., ``labels``).
+        ``upper`` (CI), or ``ratio`` with ``p``.  ``label`` names one column, or
+        several joined with a space (``label=["author", "year"]`` gives
+        'Garfinkel 1981'); a single label column becomes the labels, the parts of a
+        composed label stay covariates too.  Columns not named here do not matter:
+        one called like a derived column (``yi``, ``vi``, ...) is kept as
+        ``<name>_column`` (see :meth:`from_ratios` for ``na`` and repeated labels).
+        Errors in the data name the keyword and the column (``field 'lower'
+        (column 'lo')``).
         """
         if not isinstance(frame, pd.DataFrame):
             raise InvalidArgumentError(
                 f"frame must be a pandas DataFrame, got {type(frame).__name__}"
             )
-        roles = {"labels": label, "yi": yi, "sei": sei, "vi": vi, "ratio": ratio,
-                 "lower": lower, "upper": upper, "p": p}
+        label_columns = [] if label is None else [label] if isinstance(label, str) else list(label)
+        roles = {"yi": yi, "sei": sei, "vi": vi, "ratio": ratio, "lower": lower, "upper": upper,
+                 "p": p}
         named = {role: column for role, column in roles.items() if column is not None}
-        missing = [column for column in named.values() if column not in frame.columns]
+        missing = [c for c in [*label_columns, *named.values()] if c not in frame.columns]
         if missing:
             raise InvalidArgumentError(
                 f"columns not in the frame: {missing}; it has {list(frame.columns)}"
             )
-        kind = FRAME_KINDS.get(frozenset(named) - {"labels"})
+        kind = FRAME_KINDS.get(frozenset(named))
         if kind is None:
-            given = ", ".join(f"{role}={column!r}" for role, column in roles.items()
-                              if column is not None and role != "labels") or "none"
+            given = ", ".join(f"{role}={column!r}" for role, column in named.items()) or "none"
             raise InvalidArgumentError(
                 "name the effect columns: yi= with sei= or vi=, ratio= with lower= and upper=, "
                 f"or ratio= with p= (got {given})"
             )
         constructor, default_measure = kind
         columns = {role: frame[column] for role, column in named.items()}
-        rest = frame.drop(columns=list(dict.fromkeys(named.values()))).reset_index(drop=True)
+        labels = label_text(frame[label_columns]) if label_columns else None
+        used = [*named.values(), *label_columns[:1]] if len(label_columns) == 1 else named.values()
+        rest = frame.drop(columns=list(dict.fromkeys(used))).reset_index(drop=True)
         options: dict[str, Any] = {"level": level, "se_rule": se_rule} if constructor == (
             "from_ratios") else {}
-        return getattr(cls, constructor)(
-            **columns, measure=measure or default_measure, covariates=rest, **options
-        )
+        try:
+            return getattr(cls, constructor)(
+                **columns, labels=labels, measure=measure or default_measure, covariates=rest,
+                na=na, **options,
+            )
+        except InvalidStudyError as exc:  # name the keyword and column the user typed
+            if exc.field == "labels":
+                raise InvalidStudyError(exc.study, "label", exc.problem,
+                                        ", ".join(label_columns)) from None
+            if exc.field in named:
+                raise InvalidStudyError(exc.study, exc.field, exc.problem,
+                                        named[exc.field]) from None
+            raise
 
     @classmethod
     def read_csv(cls, path: str | PathLike[str], **columns: Any) -> StudySet:
@@ -315,6 +379,22 @@ class StudySet:
         new = covariate_frame(columns, self.labels)
         data = self._data.assign(**{name: new[name] for name in new.columns})
         return StudySet._build(self.yi, self.vi, self.labels, self.measure, data)
+
+
+def label_text(columns: pd.DataFrame) -> list[str | None]:
+    """One label per row: the columns' values joined by a space; None if any part is missing.
+
+    Whole-number floats print without '.0' (a year column with a gap is read as float).
+    """
+    def text(value: Any) -> str:
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value).strip()
+
+    return [
+        None if any(is_missing(v) for v in row) else " ".join(text(v) for v in row)
+        for row in columns.itertuples(index=False, name=None)
+    ]
 
 
 def _check_known(wanted: Iterable[str], labels: tuple[str, ...]) -> None:
