@@ -4,9 +4,12 @@
     python3 bootstrap.py            # set up, then reproduce Cheng & Song 2025 on every engine
     python3 bootstrap.py --no-run   # set up only
     python3 bootstrap.py --require-all   # as CI: fail if any engine (R/metafor) is missing
+    python3 bootstrap.py --browser       # also install chromium for the browser test (root)
 
 Steps: (1) R with metafor: installed from Debian packages when missing and we are
-root (apt-get), else a message saying what to install; (2) a virtual environment
+root (apt-get), else a message saying what to install; with ``--browser`` also
+Debian's chromium, which tests/test_browser.py drives headless to open the report
+(playwright's own browser download is not used); (2) a virtual environment
 in .venv with metabridge and its extras; (3) ``metabridge reproduce``, which
 prints the published-vs-computed table and writes ./metabridge-report.
 Needs only python3 (>= 3.11) to start.
@@ -62,6 +65,23 @@ def ensure_r() -> bool:
     return False
 
 
+BROWSER = "/usr/bin/chromium"
+
+
+def ensure_browser() -> bool:
+    """True when headless chromium is installed for the browser test (installing it if root)."""
+    if Path(BROWSER).exists():
+        say("chromium found.")
+        return True
+    if can_apt():
+        apt_install(["chromium"])
+        if Path(BROWSER).exists():
+            return True
+    say("chromium is not available, so tests/test_browser.py will skip.")
+    say("Install it with:  sudo apt-get install -y chromium")
+    return False
+
+
 def can_apt() -> bool:
     return shutil.which("apt-get") is not None and hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -94,12 +114,17 @@ def main() -> int:
     parser.add_argument("--no-run", action="store_true", help="set up only")
     parser.add_argument("--require-all", action="store_true",
                         help="fail if R/metafor cannot be set up or any engine is missing")
+    parser.add_argument("--browser", action="store_true",
+                        help="install chromium for the browser test (apt, as root); with "
+                        "--require-all, fail without it")
     args = parser.parse_args()
     if sys.version_info < (3, 11):  # noqa: UP036 (runs under any python3)
         say(f"metabridge needs Python >= 3.11; this is {sys.version.split()[0]}.")
         return 1
     with_r = ensure_r()
     if args.require_all and not with_r:
+        return 1
+    if args.browser and not ensure_browser() and args.require_all:
         return 1
     python = ensure_venv(with_r)
     if args.no_run:

@@ -61,3 +61,14 @@ def metafor_reference() -> pd.DataFrame:
     """metafor's values (validation/metafor_reference.R), indexed by dataset/method/statistic."""
     frame = pd.read_csv(REFERENCE / "metafor_reference.csv", comment="#")
     return frame.set_index(["dataset", "method", "statistic"])["value"]
+
+
+@pytest.fixture(scope="session")
+def reproduction_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder ``metabridge reproduce --out`` writes (made once per test session)."""
+    from metabridge import cli
+
+    need("statsmodels")
+    out = tmp_path_factory.mktemp("reproduction")
+    assert cli.main(["reproduce", "--out", str(out)]) == 0
+    return out

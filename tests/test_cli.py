@@ -84,7 +84,8 @@ def test_pool_bad_level_is_one_line(bcg_csv: Path, capsys: pytest.CaptureFixture
     assert capsys.readouterr().err.startswith("metabridge: error: level must be in (0, 1)")
 
 
-@pytest.mark.parametrize("command", ["reproduce", "backends", "conventions", "compare", "pool"])
+@pytest.mark.parametrize("command", ["reproduce", "backends", "conventions", "compare", "pool",
+                                     "report"])
 def test_every_subcommand_help_has_an_example(command: str,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):

@@ -7,18 +7,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import need
 
 from metabridge import cli
-from metabridge.report import FOREST_PANELS
+from metabridge.reproduction_report import FOREST_PANELS
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    need("statsmodels")
-    out = tmp_path_factory.mktemp("report")
-    assert cli.main(["reproduce", "--out", str(out)]) == 0
-    return out
+def report(reproduction_report: Path) -> Path:
+    return reproduction_report
 
 
 def test_report_files_exist(report: Path) -> None:

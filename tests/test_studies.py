@@ -101,6 +101,5 @@ def test_ferritin_subgroup_columns_follow_the_paper() -> None:
 def test_prisma_counts_add_up() -> None:
     from metabridge.plots import check_prisma
 
-    counts = mb.datasets.ferritin_prisma()
-    check_prisma(counts)
-    assert counts["included"] == len(mb.datasets.ferritin_studies())
+    flow = check_prisma(mb.datasets.ferritin_prisma())
+    assert flow.included_studies == len(mb.datasets.ferritin_studies())

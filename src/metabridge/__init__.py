@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import datasets
 from .analyses import begg, egger, exclude, heterogeneity_ci, leave_one_out, subgroups
 from .backends import available_backends, backend_status, capabilities
@@ -71,6 +73,16 @@ __all__ = [
     "leave_one_out",
     "pool",
     "read_revman",
+    "report",
     "simulate",
     "subgroups",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Verbs imported on first use because they pull in matplotlib: ``report``."""
+    if name == "report":
+        from .reporting import report
+
+        return report
+    raise AttributeError(f"module 'metabridge' has no attribute {name!r}")

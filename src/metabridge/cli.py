@@ -1,4 +1,4 @@
-"""Command line: ``metabridge reproduce | backends | conventions | compare | pool``."""
+"""Command line: ``metabridge reproduce | backends | conventions | compare | pool | report``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .errors import MetabridgeError
+from .errors import InvalidArgumentError, MetabridgeError
 from .studies import RATIO_MEASURES
 
 if TYPE_CHECKING:
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-    from .report import write_report
     from .reproduce import reproduce
+    from .reproduction_report import write_report
 
     run = reproduce(args.backend)
     print(f"Reproducing {run.source['citation']}")
@@ -140,6 +140,27 @@ def _pool(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from .plots.forest_plot import FAVOURS
+    from .reporting import report
+
+    labels = dict(_key_value(item, "--group-label") for item in args.group_label or ())
+    written = report(
+        _read_studies(args), args.out, method=args.method, backend=args.backend, by=args.by,
+        test=args.test, level=args.level, labels=labels,
+        favours=tuple(args.favours) if args.favours else FAVOURS, title=args.title,
+        formats=args.format.split(","), source=str(args.data))
+    print(f"Report written to {args.out}: " + ", ".join(p.name for p in written))
+    return 0
+
+
+def _key_value(item: str, flag: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise InvalidArgumentError(f"{flag} takes COLUMN=TEXT, got {item!r}")
+    return key.strip(), value.strip()
+
+
 def pool_output(result: PoolResult, form: str) -> str:
     """A pooled result as text (metafor-style block), one CSV row, or JSON."""
     if form == "text":
@@ -229,6 +250,30 @@ def build_parser() -> argparse.ArgumentParser:
                        help="output: text (metafor-style), csv (one row), json "
                        "(default: %(default)s)")
     pool_.set_defaults(run=_pool)
+
+    report_ = sub.add_parser(
+        "report", help="the full report of a CSV: HTML, Markdown, CSV, figures (PNG + SVG)",
+        epilog=_example(
+            "metabridge report hackshaw.csv --label author year --yi yi --vi vi --measure OR \\\n"
+            "      --method REML --backend metafor --by design \\\n"
+            "      --group-label \"design=Study design\" --out hackshaw-report"),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_data_arguments(report_)
+    _add_pooling_arguments(report_, one_backend=True)
+    shown = report_.add_argument_group("report")
+    shown.add_argument("--out", default="metabridge-report",
+                       help="report folder (default: %(default)s)")
+    shown.add_argument("--by", nargs="+", default=[], metavar="COLUMN",
+                       help="columns to form subgroups (one forest plot and test each)")
+    shown.add_argument("--group-label", action="append", metavar="COLUMN=TEXT",
+                       help="readable heading for a subgroup column (repeatable)")
+    shown.add_argument("--favours", nargs=2, metavar=("LEFT", "RIGHT"),
+                       help="labels under the forest plots' axis (default: RevMan's "
+                       "'Favours [experimental]' 'Favours [control]')")
+    shown.add_argument("--title", default=None, help="title of the report")
+    shown.add_argument("--format", default="md,html,csv",
+                       help="formats, comma separated: md, html, csv (default: %(default)s)")
+    report_.set_defaults(run=_report)
     return parser
 
 

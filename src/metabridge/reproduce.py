@@ -19,11 +19,11 @@ from typing import Any
 
 import pandas as pd
 
-from . import analyses, datasets
+from . import datasets
 from ._resources import targets_file
+from .analyses.suite import AnalysisSuite
 from .backends import REGISTRY, get_backend
 from .errors import MetabridgeError
-from .facade import pool
 from .formatting import p_value
 
 #: Pooling method and conventions of the paper (RevMan 5 DerSimonian-Laird).
@@ -84,35 +84,27 @@ class Computed:
     error: str = ""
 
 
-@dataclass
-class _Analyses:
-    """The analyses of one outcome on one engine, computed lazily and once each."""
+#: The paper's analyses by the names targets.toml uses: (suite, by) -> result.
+ANALYSES: dict[str, Callable[[AnalysisSuite, str | None], Any]] = {
+    "pooled": lambda suite, by: suite.pooled(),
+    "loo": lambda suite, by: suite.leave_one_out(),
+    "exclusion": lambda suite, by: suite.exclude([datasets.UNIVARIATE_STUDY]),
+    "subgroup": lambda suite, by: suite.subgroups(str(by), "separate"),
+    "subgroup_common": lambda suite, by: suite.subgroups(str(by), "common"),
+    "egger": lambda suite, by: suite.egger("classic"),
+}
 
-    outcome: str
-    backend: str
-    method: str = PAPER_METHOD
-    cache: dict[tuple[str, str | None], Any] = field(default_factory=dict)
 
-    def get(self, analysis: str, by: str | None) -> Any:
-        key = (analysis, by)
-        if key not in self.cache:
-            self.cache[key] = self._run(analysis, by)
-        return self.cache[key]
+def paper_suite(outcome: str, backend: str) -> AnalysisSuite:
+    """The analyses of one outcome of the paper on one engine, with the paper's method."""
+    return AnalysisSuite(datasets.ferritin_car_t(outcome), PAPER_METHOD, backend)
 
-    def _run(self, analysis: str, by: str | None) -> Any:
-        studies = datasets.ferritin_car_t(self.outcome)
-        if analysis == "pooled":
-            return pool(studies, self.method, self.backend)
-        if analysis == "loo":
-            return analyses.leave_one_out(studies, self.method, self.backend)
-        if analysis == "exclusion":
-            return analyses.exclude(studies, datasets.UNIVARIATE_STUDY, self.method, self.backend)
-        if analysis in ("subgroup", "subgroup_common"):
-            rule = "separate" if analysis == "subgroup" else "common"
-            return analyses.subgroups(studies, str(by), self.method, self.backend, tau2=rule)
-        if analysis == "egger":
-            return analyses.egger(studies, self.backend, "classic")
+
+def run_analysis(suite: AnalysisSuite, analysis: str, by: str | None = None) -> Any:
+    """One of the paper's analyses (a name of :data:`ANALYSES`) from the suite's cache."""
+    if analysis not in ANALYSES:
         raise MetabridgeError(f"unknown analysis {analysis!r} in targets")
+    return ANALYSES[analysis](suite, by)
 
 
 def _pooled_value(result: Any, quantity: str) -> float:
@@ -143,10 +135,10 @@ def _how_pool(result: Any, quantity: str) -> str:
     return f"{result.backend} native"
 
 
-def compute(target: Target, runner: _Analyses) -> Computed:
+def compute(target: Target, suite: AnalysisSuite) -> Computed:
     """The engine's value for one target (or the reason it has none)."""
     try:
-        result = runner.get(target.analysis, target.by)
+        result = run_analysis(suite, target.analysis, target.by)
         value, how = _EXTRACT[target.analysis](result, target.quantity)
     except MetabridgeError as exc:
         return Computed(float("nan"), "", error=str(exc))
@@ -162,11 +154,11 @@ class Reproduction:
     backends: tuple[str, ...]
     values: dict[tuple[int, str], Computed]
     missing: dict[str, str]
-    runs: dict[tuple[str, str], _Analyses] = field(default_factory=dict)
+    runs: dict[tuple[str, str], AnalysisSuite] = field(default_factory=dict)
 
     def analysis(self, backend: str, outcome: str, analysis: str, by: str | None = None) -> Any:
         """The (cached) analysis object behind the targets, e.g. a PoolResult."""
-        return self.runs[(backend, outcome)].get(analysis, by)
+        return run_analysis(self.runs[(backend, outcome)], analysis, by)
 
     def status(self, index: int, backend: str) -> str:
         computed = self.values[(index, backend)]
@@ -250,7 +242,7 @@ def reproduce(
         else:
             missing[status.name] = status.reason
     values = {}
-    runs = {(b, o): _Analyses(o, b) for b in usable for o in datasets.OUTCOMES}
+    runs = {(b, o): paper_suite(o, b) for b in usable for o in datasets.OUTCOMES}
     for backend in usable:
         for i, target in enumerate(targets):
             values[(i, backend)] = compute(target, runs[(backend, target.outcome)])

@@ -12,6 +12,7 @@ from typing import Literal
 
 import pandas as pd
 
+from ..errors import InvalidArgumentError
 from ..formatting import format_p, frame_text
 from ..result import STAT_FIELDS, PoolResult
 
@@ -83,6 +84,24 @@ class SubgroupAnalysis:
     def table(self) -> pd.DataFrame:
         """One row per subgroup."""
         return _rows(self.groups, self.by)
+
+    def study_weights(self) -> dict[str, float]:
+        """Percent weight of each study in the fit that drew its subgroup's estimate.
+
+        w_i = (weight of study i in its subgroup's own fit) x (1/SE_g^2 / sum_h 1/SE_h^2),
+        the subgroup's share in the test for subgroup differences; the weights sum to
+        100.  With inverse-variance pooling this is w_i = 1/(v_i + tau_g^2) over the sum
+        across all subgroups (tau_g^2: the subgroup's own, or the common, tau^2); for
+        the fixed-effect model it equals the overall weights.
+        """
+        if not self.groups:
+            raise InvalidArgumentError(
+                f"no per-subgroup fits to take weights from ({self.how}); use tau2='separate'")
+        share = {g: 1.0 / r.se**2 for g, r in self.groups.items()}
+        total = sum(share.values())
+        return {label: pct * share[g] / total
+                for g, r in self.groups.items()
+                for label, pct in zip(r.labels, r.weights, strict=True)}
 
     def __str__(self) -> str:
         head = (f"Subgroups by {self.by!r} ({self.method}, tau^2 {self.tau2_rule}; "

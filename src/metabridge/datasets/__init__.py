@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidArgumentError
+from ..prisma import PrismaFlow
 from ..studies import StudySet
 
 OUTCOMES = ("PFS", "OS")
@@ -64,12 +65,10 @@ def ferritin_car_t(outcome: str = "PFS") -> StudySet:
     )
 
 
-def ferritin_prisma() -> dict[str, int]:
-    """PRISMA flow counts of Cheng & Song 2025 (Results and Figure 1)."""
+def ferritin_prisma() -> PrismaFlow:
+    """PRISMA 2020 flow of Cheng & Song 2025, from the counts its Results text gives."""
     with resources.files(__package__).joinpath("ferritin_car_t_prisma.toml").open("rb") as fh:
-        data = tomllib.load(fh)
-    data.pop("provenance")
-    return {key: int(value) for key, value in data.items()}
+        return PrismaFlow.from_mapping(tomllib.load(fh))
 
 
 def bcg() -> StudySet:

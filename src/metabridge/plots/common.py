@@ -1,11 +1,14 @@
-"""What the figures share: colours and log-axis ticks."""
+"""What the figures (and the report's tables) share: colours, ticks, study intervals."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from ..conversions import normal_quantile
 from ..result import PoolResult
-from ..studies import RATIO_MEASURES
+from ..studies import MEASURES, RATIO_MEASURES, StudySet
 
 SQUARE = "#2c5f8a"
 DIAMOND = "#111111"
@@ -20,3 +23,26 @@ def log_ticks(low: float, high: float) -> list[float]:
 def pooled_center(result: PoolResult) -> float:
     return math.exp(result.estimate) if result.measure in RATIO_MEASURES \
         else result.estimate
+
+
+def study_intervals(studies: StudySet, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each study's effect and CI as shown: the reported ratio and CI where the data hold
+    them, else y -/+ z se (exponentiated for ratio measures)."""
+    if studies.is_ratio and {"ratio", "lower", "upper"} <= set(studies.covariates.columns):
+        reported = studies.covariates[["ratio", "lower", "upper"]].to_numpy(dtype=float)
+        return reported[:, 0], reported[:, 1], reported[:, 2]
+    half = normal_quantile(level) * studies.sei
+    values = (studies.yi, studies.yi - half, studies.yi + half)
+    return tuple(np.exp(v) if studies.is_ratio else v for v in values)  # type: ignore[return-value]
+
+
+def readable(column: str) -> str:
+    """A column name as a heading: 'cutoff_group' -> 'Cutoff group'."""
+    words = str(column).replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def measure_name(measure: str) -> str:
+    """'HR' -> 'Hazard ratio' (the measure's own name where metabridge has none)."""
+    name = MEASURES.get(measure, measure)
+    return name[:1].upper() + name[1:]

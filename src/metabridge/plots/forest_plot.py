@@ -3,24 +3,37 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 from matplotlib.ticker import FixedLocator, NullLocator
-from matplotlib.transforms import blended_transform_factory
+from matplotlib.transforms import Transform, blended_transform_factory
 
 from ..analyses.types import SubgroupAnalysis
-from ..conversions import normal_quantile
 from ..errors import InvalidArgumentError
 from ..formatting import format_p
 from ..result import PoolResult
-from ..studies import StudySet
-from .common import DIAMOND, SQUARE, log_ticks, pooled_center
+from ..studies import RATIO_MEASURES, StudySet
+from .common import (
+    DIAMOND,
+    SQUARE,
+    log_ticks,
+    measure_name,
+    pooled_center,
+    readable,
+    study_intervals,
+)
 
-_COLUMNS = {"label": 0.015, "weight": 0.36, "ci": 0.555}
-_AXES = (0.58, 0.97)
+#: RevMan 5's default "favours" labels (left, right of the line of no effect).
+FAVOURS = ("Favours [experimental]", "Favours [control]")
+#: Layout in inches: row height, margins, column widths, plot width.
+_ROW, _TOP, _BOTTOM, _LEFT = 0.27, 0.55, 0.95, 0.15
+_WEIGHT_W, _CI_W, _GAP, _PLOT_W, _RIGHT = 0.75, 1.75, 0.3, 3.8, 0.35
+_CHAR = 9 * 0.58 / 72  # inches per character of 9 pt DejaVu Sans (average width)
 
 
 @dataclass(frozen=True)
@@ -50,27 +63,20 @@ def _heterogeneity_line(result: PoolResult) -> str:
 
 
 def _overall_line(result: PoolResult) -> str:
-    return f"Test for overall effect: Z = {abs(result.z):.2f} ({format_p(result.p)})"
+    stat = "Z" if result.test == "z" else f"t({result.test_df:g})"
+    return f"Test for overall effect: {stat} = {abs(result.z):.2f} ({format_p(result.p)})"
 
 
 def _study_rows(studies: StudySet, weights: Mapping[str, float], level: float) -> list[_Row]:
-    z = normal_quantile(level)
     rows = []
-    for label, y, se in zip(studies.labels, studies.yi, studies.sei, strict=True):
-        if studies.is_ratio and {"ratio", "lower", "upper"} <= set(studies.covariates.columns):
-            reported = studies.covariates.loc[label, ["ratio", "lower", "upper"]]
-            est, lo, hi = (float(v) for v in reported)
-        else:
-            est, lo, hi = y, y - z * se, y + z * se
-            if studies.is_ratio:
-                est, lo, hi = math.exp(est), math.exp(lo), math.exp(hi)
+    for label, est, lo, hi in zip(studies.labels, *study_intervals(studies, level), strict=True):
         w = weights.get(label, math.nan)
         rows.append(_Row("study", label, f"{w:.1f}%", _fmt_ratio((est, lo, hi)), est, lo, hi, w))
     return rows
 
 
 def _pooled_row(result: PoolResult, label: str, weight: float) -> _Row:
-    if result.measure in ("HR", "OR", "RR", "IRR"):
+    if result.measure in RATIO_MEASURES:
         view = result.exp()
         values = (view.estimate, view.ci_low, view.ci_high)
     else:
@@ -78,20 +84,28 @@ def _pooled_row(result: PoolResult, label: str, weight: float) -> _Row:
     return _Row("pooled", label, f"{weight:.1f}%", _fmt_ratio(values), *values, bold=True)
 
 
+def _subgroup_test_line(subgroups: SubgroupAnalysis) -> str:
+    rule = ("separate tau\u00b2 per subgroup" if subgroups.tau2_rule == "separate"
+            else "common tau\u00b2")
+    return (f"Test for subgroup differences: Chi\u00b2 = {subgroups.q_between:.2f}, "
+            f"df = {subgroups.df} ({format_p(subgroups.p)}); {rule}")
+
+
 def _layout(
-    studies: StudySet, overall: PoolResult, subgroups: SubgroupAnalysis | None
+    studies: StudySet, overall: PoolResult, subgroups: SubgroupAnalysis | None,
+    group_label: str,
 ) -> list[_Row]:
-    weights = dict(zip(overall.labels, overall.weights, strict=True))
     pct = f"{overall.level * 100:g}% CI"
     rows: list[_Row] = []
     if subgroups is None:
+        weights = dict(zip(overall.labels, overall.weights, strict=True))
         rows += _study_rows(studies, weights, overall.level)
         rows.append(_Row("blank"))
     else:
-        parts = studies.groupby(subgroups.by)
-        for name, part in parts.items():
+        weights = subgroups.study_weights()
+        for name, part in studies.groupby(subgroups.by).items():
             result = subgroups.groups[str(name)]
-            rows.append(_Row("header", f"{subgroups.by}: {name}", bold=True))
+            rows.append(_Row("header", f"{group_label}: {name}", bold=True))
             rows += _study_rows(part, weights, overall.level)
             subtotal = sum(weights[label] for label in part.labels)
             rows.append(_pooled_row(result, f"Subtotal ({pct})", subtotal))
@@ -102,15 +116,21 @@ def _layout(
     rows.append(_Row("text", _heterogeneity_line(overall)))
     rows.append(_Row("text", _overall_line(overall)))
     if subgroups is not None:
-        rows.append(_Row(
-            "text",
-            f"Test for subgroup differences: Chi\u00b2 = {subgroups.q_between:.2f}, "
-            f"df = {subgroups.df} ({format_p(subgroups.p)}); separate tau\u00b2 per subgroup"
-            if subgroups.tau2_rule == "separate" else
-            f"Test for subgroup differences (common tau\u00b2): Q = {subgroups.q_between:.2f}, "
-            f"df = {subgroups.df} ({format_p(subgroups.p)})",
-        ))
+        rows.append(_Row("text", _subgroup_test_line(subgroups)))
     return rows
+
+
+#: What the weight column of a subgroup forest plot shows.
+WEIGHTS_NOTE = ("Weights: each study's weight in its own subgroup's fit (the fit that draws the "
+                "subtotal diamond), times the subgroup's share of 1/SE\u00b2 in the test for "
+                "subgroup differences; the Total diamond is one fit of all studies.")
+
+
+def default_title(overall: PoolResult) -> str:
+    """'Hazard ratio, random effects (DL), metafor' -- measure, model and engine."""
+    model = f"random effects ({overall.method})" if overall.random_effects else "fixed effect"
+    test = "" if overall.test == "z" else f", {overall.test} test"
+    return f"{measure_name(overall.measure)}, {model}{test}; engine: {overall.backend}"
 
 
 def forest(
@@ -119,40 +139,79 @@ def forest(
     subgroups: SubgroupAnalysis | None = None,
     *,
     title: str | None = None,
-    favours: tuple[str, str] = ("Favours [low]", "Favours [high]"),
+    favours: tuple[str, str] = FAVOURS,
     effect_label: str | None = None,
+    xlabel: str | None = None,
+    group_label: str | None = None,
 ) -> Figure:
-    """Forest plot of ``studies`` with the pooled ``overall`` result (and subgroups)."""
+    """Forest plot of ``studies`` with the pooled ``overall`` result (and subgroups).
+
+    ``title`` defaults to the measure, model and engine ("" for none); ``favours``
+    labels the two sides of the line of no effect (RevMan's defaults); ``xlabel``
+    defaults to the measure's name; ``group_label`` heads each subgroup block
+    (default: the column name made readable).  In a subgroup plot each study's
+    weight is its weight in the fit that drew its subgroup's diamond
+    (:meth:`SubgroupAnalysis.study_weights`); the plot says so.
+    """
     if tuple(overall.labels) != tuple(studies.labels):
         raise InvalidArgumentError("overall must be the pooled result of these studies")
-    rows = _layout(studies, overall, subgroups)
+    if len(favours) != 2:
+        raise InvalidArgumentError(f"favours needs two labels (left, right), got {favours!r}")
+    heading = group_label or (readable(subgroups.by) if subgroups is not None else "")
+    rows = _layout(studies, overall, subgroups, heading)
+    longest = max((len(r.label) for r in rows if r.kind != "text"), default=10)
+    label_w = max(2.2, longest * _CHAR + 0.2)
+    weight_x = _LEFT + label_w + _WEIGHT_W
+    ci_x = weight_x + _CI_W
+    plot_x = ci_x + _GAP
+    width = plot_x + _PLOT_W + _RIGHT
+    if subgroups is not None:
+        per_line = int((width - 2 * _LEFT) / (_CHAR * 8 / 9))
+        rows += [_Row("text", line) for line in textwrap.wrap(WEIGHTS_NOTE, per_line)]
     n = len(rows) + 1
-    height = 0.28 * (n + 1.5) + 1.3
-    fig = Figure(figsize=(11.0, height))
-    ax = fig.add_axes((_AXES[0], 0.75 / height, _AXES[1] - _AXES[0], 1 - 1.3 / height))
+    title = default_title(overall) if title is None else title
+    title_lines = textwrap.wrap(title, int(width / (_CHAR * 11 / 9 * 1.12))) if title else []
+    top = _TOP + 0.2 * max(0, len(title_lines) - 1)
+    height = _ROW * (n + 1.1) + top + _BOTTOM
+    fig = Figure(figsize=(width, height))
+    ax = fig.add_axes((plot_x / width, _BOTTOM / height, _PLOT_W / width,
+                       1 - (top + _BOTTOM) / height))
     ax.set_ylim(n - 0.5, -1.6)
     text = blended_transform_factory(fig.transFigure, ax.transData)
-    ratio = studies.is_ratio
+    columns = {"label": _LEFT / width, "weight": weight_x / width, "ci": ci_x / width}
     model = "Random" if overall.random_effects else "Fixed"
-    effect = effect_label or (f"{studies.measure} IV, {model}, {overall.level * 100:g}% CI")
+    effect = effect_label or f"{studies.measure} IV, {model}, {overall.level * 100:g}% CI"
     header = {"label": "Study or subgroup", "weight": "Weight", "ci": effect}
-    for key, x in _COLUMNS.items():
+    for key, x in columns.items():
         ax.text(x, -1.1, header[key], transform=text, fontweight="bold", fontsize=9,
                 ha="left" if key == "label" else "right", va="center", clip_on=False)
-    max_w = max((r.size for r in rows if r.kind == "study"), default=1.0)
-    values = [v for r in rows for v in (r.low, r.high) if not math.isnan(v)]
+    _draw_rows(ax, rows, text, columns)
+    _axis(ax, rows, overall, studies.is_ratio)
+    ax.set_xlabel(xlabel or measure_name(studies.measure) + (" (log scale)" if studies.is_ratio
+                                                             else ""), fontsize=8, labelpad=2)
+    for x, words in ((0.25, favours[0]), (0.75, favours[1])):
+        ax.annotate(words, xy=(x, 0), xycoords="axes fraction", xytext=(0, -34),
+                    textcoords="offset points", ha="center", va="top", fontsize=8)
+    if title_lines:
+        fig.suptitle("\n".join(title_lines), x=_LEFT / width, y=1 - 0.12 / height, ha="left",
+                     va="top", fontsize=11, fontweight="bold")
+    return fig
+
+
+def _draw_rows(ax: Axes, rows: list[_Row], text: Transform, columns: dict[str, float]) -> None:
+    max_w = max((r.size for r in rows if r.kind == "study" and r.size > 0), default=1.0)
     for y, row in enumerate(rows):
         weight = "normal" if not row.bold else "bold"
         if row.kind in ("study", "pooled", "header"):
-            ax.text(_COLUMNS["label"], y, row.label, transform=text, fontsize=9,
+            ax.text(columns["label"], y, row.label, transform=text, fontsize=9,
                     fontweight=weight, va="center", clip_on=False)
         if row.kind == "text":
-            ax.text(_COLUMNS["label"], y, row.label, transform=text, fontsize=8,
+            ax.text(columns["label"], y, row.label, transform=text, fontsize=8,
                     va="center", clip_on=False, color="#333333")
         if row.kind in ("study", "pooled"):
-            ax.text(_COLUMNS["weight"], y, row.weight, transform=text, fontsize=9, ha="right",
+            ax.text(columns["weight"], y, row.weight, transform=text, fontsize=9, ha="right",
                     va="center", fontweight=weight, clip_on=False)
-            ax.text(_COLUMNS["ci"], y, row.ci_text, transform=text, fontsize=9, ha="right",
+            ax.text(columns["ci"], y, row.ci_text, transform=text, fontsize=9, ha="right",
                     va="center", fontweight=weight, clip_on=False)
         if row.kind == "study":
             ax.plot([row.low, row.high], [y, y], color="black", lw=1)
@@ -163,8 +222,11 @@ def forest(
                 [(row.low, y), (row.estimate, y - 0.32), (row.high, y), (row.estimate, y + 0.32)],
                 closed=True, color=DIAMOND,
             ))
+
+
+def _axis(ax: Axes, rows: list[_Row], overall: PoolResult, ratio: bool) -> None:
+    values = [v for r in rows for v in (r.low, r.high) if not math.isnan(v)]
     lo, hi = min(values), max(values)
-    null = 1.0 if ratio else 0.0
     if ratio:
         ax.set_xscale("log")
         span = max(abs(math.log10(lo)), abs(math.log10(hi)), 0.3) * 1.08
@@ -176,15 +238,9 @@ def forest(
     else:
         span = max(abs(lo), abs(hi)) * 1.08
         ax.set_xlim(-span, span)
-    ax.axvline(null, color="black", lw=0.8)
+    ax.axvline(1.0 if ratio else 0.0, color="black", lw=0.8)
     ax.axvline(pooled_center(overall), color="#888888", lw=0.8, ls="--")
     for spine in ("left", "right", "top"):
         ax.spines[spine].set_visible(False)
     ax.set_yticks([])
     ax.tick_params(axis="x", labelsize=8)
-    for x, words in ((0.25, favours[0]), (0.75, favours[1])):
-        ax.annotate(words, xy=(x, 0), xycoords="axes fraction", xytext=(0, -24),
-                    textcoords="offset points", ha="center", va="top", fontsize=8)
-    if title:
-        fig.suptitle(title, x=0.015, ha="left", fontsize=11, fontweight="bold")
-    return fig

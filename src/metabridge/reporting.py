@@ -1,0 +1,502 @@
+"""The full report of a meta-analysis, for any data: HTML, Markdown, CSV and figures.
+
+:func:`report` writes it for a :class:`~metabridge.StudySet`; the reproduction of
+Cheng & Song 2025 (:mod:`metabridge.reproduction_report`) and reports of RevMan
+files add their own front matter and then call the same :func:`add_analysis`.
+
+Each analysis is a :class:`Section` in :data:`SECTIONS`: a title and a function
+that reads the (cached) :class:`~metabridge.analyses.suite.AnalysisSuite` and
+writes blocks, figures and numbers.  A new analysis appears in every report by
+adding one function and one line there.  A section that cannot be computed for
+the data (too few studies, a verb no installed engine has) says why in the report
+instead of stopping it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import plots
+from .analyses.suite import AnalysisSuite
+from .backends import backend_status
+from .comparison import TOLERANCE
+from .conventions import convention
+from .document import Document
+from .errors import InvalidArgumentError, MetabridgeError
+from .facade import DEFAULT_BACKEND, DEFAULT_METHOD
+from .figures import FigureFolder
+from .formatting import format_p, p_value
+from .plots.common import measure_name, readable, study_intervals
+from .plots.forest_plot import FAVOURS, WEIGHTS_NOTE, default_title
+from .result import STAT_FIELDS, PoolResult
+from .studies import RATIO_MEASURES, StudySet
+
+#: Report formats and the files they write.
+FORMATS = {"md": "report.md", "html": "report.html", "csv": "numbers.csv"}
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """What to analyse and how to show it.
+
+    ``by``: covariate columns to form subgroups; ``group_labels``: readable names for
+    them (default: the column name made readable); ``name``: a short name for this
+    analysis when a report holds several (prefix of its figure files); ``engines``:
+    the engines compared side by side (default: every installed one);
+    ``figure_names``: (kind, by) -> (file stem, caption) for figures that carry a
+    paper's numbering (kind "forest" or "funnel"; by None for the overall plot);
+    ``figure_note``: words added to every figure's title (e.g. where the data come from).
+    """
+
+    studies: StudySet
+    method: str = DEFAULT_METHOD
+    backend: str = DEFAULT_BACKEND
+    test: str = "z"
+    level: float = 0.95
+    by: tuple[str, ...] = ()
+    group_labels: Mapping[str, str] = field(default_factory=dict)
+    favours: tuple[str, str] = FAVOURS
+    name: str = ""
+    engines: tuple[str, ...] | None = None
+    figure_names: Mapping[tuple[str, str | None], tuple[str, str]] = field(default_factory=dict)
+    figure_note: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by", tuple([self.by] if isinstance(self.by, str) else self.by))
+        missing = [c for c in self.by if c not in self.studies.covariates.columns]
+        if missing:
+            raise InvalidArgumentError(
+                f"no column {missing} to form subgroups; columns are "
+                f"{list(self.studies.covariates.columns)}")
+        unknown = sorted(set(self.group_labels) - set(self.by))
+        if unknown:
+            raise InvalidArgumentError(
+                f"labels given for {unknown}, which are not subgroup columns (by={list(self.by)})")
+        if len(self.favours) != 2:
+            raise InvalidArgumentError(f"favours needs two labels (left, right), got "
+                                       f"{self.favours!r}")
+
+    def group_label(self, by: str) -> str:
+        return self.group_labels.get(by) or readable(by)
+
+    def suite(self) -> AnalysisSuite:
+        return AnalysisSuite(self.studies, self.method, self.backend, self.level, self.test)
+
+
+class NumberLog:
+    """Every number a report shows, long format (one row per number), for numbers.csv."""
+
+    COLUMNS = ("data", "analysis", "detail", "backend", "statistic", "value")
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, str, str, float]] = []
+
+    def add(self, data: str, analysis: str, detail: str, backend: str,
+            values: Mapping[str, Any]) -> None:
+        for statistic, value in values.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                self.rows.append((data, analysis, detail, backend, statistic, float(value)))
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=list(self.COLUMNS))
+
+
+@dataclass
+class ReportContext:
+    """What a section writes to: the document, the figure folder and the number log."""
+
+    spec: ReportSpec
+    suite: AnalysisSuite
+    doc: Document
+    figures: FigureFolder | None
+    numbers: NumberLog
+    level: int = 2
+
+    def figure(self, kind: str, by: str | None, caption: str,
+               draw: Callable[[str], Any]) -> None:
+        """Draw a figure (unless the report has no page to show it on) and show it.
+
+        ``draw(title)`` builds the figure; its title is the caption, the model and
+        engine of the pooled fit, and the spec's ``figure_note``.
+        """
+        if self.figures is None:
+            return
+        prefix = f"{_slug(self.spec.name)}_" if self.spec.name else ""
+        default = f"{prefix}{kind}" + (f"_{_slug(by)}" if by else "")
+        stem, caption = self.spec.figure_names.get((kind, by), (default, caption))
+        words = [caption, default_title(self.suite.pooled()), self.spec.figure_note]
+        title = " \u2014 ".join(words[:2]) + (f"; {words[2]}" if words[2] else "")
+        self.doc.figure(self.figures.add(stem, caption, lambda: draw(title)))
+
+    def log(self, analysis: str, detail: str, backend: str, values: Mapping[str, Any]) -> None:
+        self.numbers.add(self.spec.name, analysis, detail, backend, values)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One analysis of the report: a heading and the function that fills it."""
+
+    title: str
+    write: Callable[[ReportContext], None]
+    applies: Callable[[ReportSpec], bool] = lambda spec: True
+
+
+# --------------------------------------------------------------------- helpers
+def _slug(text: str | None) -> str:
+    return "".join(c if c.isalnum() else "_" for c in str(text).lower()).strip("_")
+
+
+def _shown(result: PoolResult) -> tuple[float, float, float]:
+    """(estimate, CI low, CI high) on the scale readers know (ratios exponentiated)."""
+    if result.measure in RATIO_MEASURES:
+        view = result.exp()
+        return view.estimate, view.ci_low, view.ci_high
+    return result.estimate, result.ci_low, result.ci_high
+
+
+def _ci_text(values: Iterable[float], digits: int = 2) -> str:
+    est, lo, hi = values
+    return f"{est:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def _num(value: float, digits: int = 4) -> str:
+    return "" if value is None or math.isnan(value) else f"{value:.{digits}f}"
+
+
+def _effect_heading(spec: ReportSpec) -> str:
+    return f"{spec.studies.measure} [{spec.level * 100:g}% CI]"
+
+
+def _result_row(result: PoolResult) -> dict[str, Any]:
+    return {"k": result.k, "effect [CI]": _ci_text(_shown(result)), "P": p_value(result.p),
+            "tau²": _num(result.tau2), "I² (%)": _num(result.i2, 1), "Q": _num(result.q, 2),
+            "P (Q)": p_value(result.q_p)}
+
+
+# -------------------------------------------------------------------- sections
+def data_section(ctx: ReportContext) -> None:
+    studies, spec = ctx.spec.studies, ctx.spec
+    pooled = ctx.suite.pooled()
+    est, lo, hi = study_intervals(studies, spec.level)
+    table = pd.DataFrame({"study": studies.labels,
+                          _effect_heading(spec): [_ci_text(v) for v in zip(est, lo, hi,
+                                                                           strict=True)],
+                          "yi": [_num(v) for v in studies.yi],
+                          "SE": [_num(v) for v in studies.sei],
+                          f"weight (%, {pooled.method})": [f"{w:.1f}" for w in pooled.weights]})
+    columns = list(studies.covariates.columns)
+    extra = [c for c in spec.by] + [c for c in columns if c.endswith("provenance")]
+    for column in extra:
+        table[column] = studies.covariates[column].to_numpy()
+    scale = "log scale" if studies.is_ratio else "analysis scale"
+    ctx.doc.para(f"k = {studies.k} studies; measure: {measure_name(studies.measure)} "
+                 f"({studies.measure}); yi and SE on the {scale}.")
+    ctx.doc.table(table)
+
+
+def pooled_section(ctx: ReportContext) -> None:
+    result = ctx.suite.pooled()
+    est, lo, hi = _shown(result)
+    pct = f"{result.level * 100:g}%"
+    stat = "Z" if result.test == "z" else f"t({result.test_df:g})"
+    words = (f"Pooled {measure_name(result.measure).lower()} {est:.2f} ({pct} CI {lo:.2f} to "
+             f"{hi:.2f}); {stat} = {abs(result.z):.2f}, {format_p(result.p)}.")
+    if result.random_effects:
+        pi = ((math.exp(result.pi_low), math.exp(result.pi_high))
+              if result.measure in RATIO_MEASURES else (result.pi_low, result.pi_high))
+        words += (f" Prediction interval {pi[0]:.2f} to {pi[1]:.2f}; tau² = {result.tau2:.4f}, "
+                  f"I² = {result.i2:.0f}%.")
+    ctx.doc.para(words)
+    ctx.doc.code(result.summary())
+    ctx.log("pooled", "", result.backend, {f: getattr(result, f) for f in STAT_FIELDS})
+    if result.measure in RATIO_MEASURES:
+        ctx.log("pooled", "ratio scale", result.backend,
+                {"ratio": est, "ratio_ci_low": lo, "ratio_ci_high": hi})
+
+
+def heterogeneity_section(ctx: ReportContext) -> None:
+    hci = ctx.suite.heterogeneity_ci()
+    table = hci.table.copy()
+    table.insert(0, "statistic", ["tau²", "tau", "I² (%)", "H²"])
+    for column in ("estimate", "ci_low", "ci_high"):
+        table[column] = table[column].map(_num)
+    ctx.doc.table(table.rename(columns={"ci_low": f"{hci.level * 100:g}% CI low",
+                                        "ci_high": "CI high"}))
+    ctx.doc.note(f"Q-profile confidence intervals (Viechtbauer 2007); {hci.method} on "
+                 f"{hci.backend}: {hci.how}.")
+    for stat, row in hci.table.iterrows():
+        ctx.log("heterogeneity", str(stat), hci.backend, row.to_dict())
+
+
+def forest_section(ctx: ReportContext) -> None:
+    spec, result = ctx.spec, ctx.suite.pooled()
+    ctx.figure("forest", None, f"Forest plot{_of(spec)}",
+               lambda title: plots.forest(spec.studies, result, title=title,
+                                          favours=spec.favours))
+
+
+def subgroups_section(ctx: ReportContext) -> None:
+    spec, suite = ctx.spec, ctx.suite
+    for by in spec.by:
+        label = spec.group_label(by)
+        ctx.doc.heading(f"Subgroups: {label}", ctx.level + 1)
+        separate = suite.subgroups(by, "separate")
+        ctx.figure("forest", by, f"Forest plot{_of(spec)} by {label.lower()}",
+                   lambda title, sep=separate, label=label: plots.forest(
+                       spec.studies, suite.pooled(), sep, title=title, favours=spec.favours,
+                       group_label=label))
+        rows = [{label: name} | _result_row(r) for name, r in separate.groups.items()]
+        ctx.doc.table(pd.DataFrame(rows))
+        ctx.doc.note(WEIGHTS_NOTE)
+        tests = []
+        for rule, words in (("separate", "separate tau² per subgroup (RevMan 5, R meta)"),
+                            ("common", "common tau² (metafor's mixed-effects model)")):
+            try:
+                test = suite.subgroups(by, rule)  # type: ignore[arg-type]
+            except MetabridgeError as exc:
+                tests.append({"tau² rule": words, "Q": "", "df": "", "P": "",
+                              "how": f"not computed: {exc}"})
+                continue
+            tests.append({"tau² rule": words, "Q": _num(test.q_between, 2), "df": test.df,
+                          "P": p_value(test.p), "how": test.how})
+            ctx.log("subgroup", f"{by} ({rule} tau2)", test.backend,
+                    {"q_between": test.q_between, "df": test.df, "p_between": test.p,
+                     "tau2_common": test.tau2_common if test.tau2_common is not None
+                     else math.nan})
+        for name, r in separate.groups.items():
+            ctx.log("subgroup", f"{by} (separate tau2): {name}", r.backend,
+                    {f: getattr(r, f) for f in STAT_FIELDS})
+        ctx.doc.para("Test for subgroup differences under both tau² conventions:")
+        ctx.doc.table(pd.DataFrame(tests))
+        for note in separate.notes:
+            ctx.doc.note(note)
+        if spec.test != "z":
+            ctx.doc.note(f"Subgroup fits use the z test; the overall fit uses {spec.test}.")
+
+
+def leave_one_out_section(ctx: ReportContext) -> None:
+    loo = ctx.suite.leave_one_out()
+    rows = [{"omitted": label} | _result_row(r)
+            for label, r in zip(loo.omitted, loo.results, strict=True)]
+    ctx.doc.table(pd.DataFrame(rows).drop(columns=["Q", "P (Q)"]))
+    shown = [_shown(r)[0] for r in loo.results]
+    low, high = min(shown), max(shown)
+    ctx.doc.para(f"Estimates range from {low:.2f} (without {loo.omitted[shown.index(low)]}) "
+                 f"to {high:.2f} (without {loo.omitted[shown.index(high)]}); {loo.method} on "
+                 f"{loo.backend}: {loo.how}.")
+    for label, r in zip(loo.omitted, loo.results, strict=True):
+        ctx.log("loo", f"without {label}", r.backend, {f: getattr(r, f) for f in STAT_FIELDS})
+
+
+def small_study_section(ctx: ReportContext) -> None:
+    spec, suite = ctx.spec, ctx.suite
+    ctx.figure("funnel", None, f"Funnel plot{_of(spec)}",
+               lambda title: plots.funnel(spec.studies, suite.pooled(), title=title))
+    rows = []
+    tests: tuple[tuple[str, Callable[[], Any]], ...] = (
+        ("Egger (classic: OLS of y/SE on 1/SE, t test)", lambda: suite.egger("classic")),
+        ("Egger (metafor's regtest: meta-regression on SE, z test)",
+         lambda: suite.egger("metafor-rma")),
+        ("Begg & Mazumdar rank correlation", suite.begg),
+    )
+    for name, run in tests:
+        try:
+            test = run()
+        except MetabridgeError as exc:
+            rows.append({"test": name, "engine": "", "statistic": "", "P": "",
+                         "how": f"not computed: {exc}"})
+            continue
+        stat = "t" if getattr(test, "variant", "") == "classic" else "z"
+        statistic = (f"bias {test.bias:.3f}, {stat} = {test.statistic:.3f}"
+                     if hasattr(test, "bias") else f"Kendall's tau = {test.tau:.3f}")
+        rows.append({"test": name, "engine": test.backend, "statistic": statistic,
+                     "P": p_value(test.p), "how": test.how})
+        values = {"bias": test.bias, "statistic": test.statistic} if hasattr(test, "bias") \
+            else {"kendall_tau": test.tau}
+        ctx.log("egger" if hasattr(test, "bias") else "begg",
+                getattr(test, "variant", ""), test.backend, values | {"p": test.p})
+    ctx.doc.table(pd.DataFrame(rows))
+    if spec.studies.k < 10:
+        ctx.doc.note(f"With k = {spec.studies.k} < 10 studies these tests have little power "
+                     "to detect asymmetry (Sterne et al. 2011, BMJ 343:d4002).")
+
+
+def engines_section(ctx: ReportContext) -> None:
+    cmp = ctx.suite.compare(ctx.spec.engines)
+    if not cmp.results:
+        ctx.doc.para("No installed engine offers this method and test.")
+    else:
+        table = cmp.table.set_index("backend")[list(STAT_FIELDS)].T
+        shown = table.apply(lambda col: [p_value(v) if name in ("p", "q_p") else f"{v:.6g}"
+                                         for name, v in col.items()])
+        shown.insert(0, "statistic", table.index)
+        ctx.doc.table(shown)
+        for r in cmp.results:
+            ctx.log("engines", f"{r.method}/{r.test}", r.backend,
+                    {f: getattr(r, f) for f in STAT_FIELDS})
+    diffs = cmp.differences()
+    if diffs.empty:
+        ctx.doc.para("Only one engine ran, so there is nothing to compare.")
+    else:
+        apart = diffs[~diffs["agree"]]
+        within = f"within {TOLERANCE:g} x max(1, |value|)"
+        ctx.doc.para(f"Every other statistic agrees {within} on all engines." if not apart.empty
+                     else f"All engines agree {within} on every statistic.")
+        if not apart.empty:
+            ctx.doc.para("Statistics where the engines differ, and the documented convention "
+                         "that explains each difference:")
+            frame = apart[["quantity", "max_abs_diff", "between", "explained_by"]].copy()
+            frame["max_abs_diff"] = frame["max_abs_diff"].map(lambda v: f"{v:.2e}")
+            ctx.doc.table(frame)
+            keys = sorted({k.strip() for text in apart["explained_by"] for k in text.split(",")
+                           if k.strip() and k.strip() != "UNEXPLAINED"})
+            for key in keys:
+                rule = convention(key)
+                ctx.doc.note(f"[{key}] {rule.backend}: {rule.engine} metabridge: "
+                             f"{rule.metabridge}")
+            if (apart["explained_by"] == "UNEXPLAINED").any():
+                ctx.doc.para("UNEXPLAINED: at least one difference has no documented convention; "
+                             "treat these numbers with care and report it.")
+    for backend, method, reason in cmp.skipped:
+        ctx.doc.note(f"{backend} did not run {method}: {reason}")
+    if ctx.spec.engines is None:
+        for _, row in backend_status().iterrows():
+            if not row["available"]:
+                ctx.doc.note(f"{row['backend']} is not installed here: {row['reason']}")
+
+
+def _of(spec: ReportSpec) -> str:
+    return f" ({spec.name})" if spec.name else ""
+
+
+#: The analyses of every report, in reading order.
+SECTIONS: tuple[Section, ...] = (
+    Section("Studies", data_section),
+    Section("Pooled estimate", pooled_section),
+    Section("Heterogeneity with confidence intervals", heterogeneity_section,
+            lambda spec: spec.studies.k >= 2 and spec.method.upper() != "FE"),
+    Section("Forest plot", forest_section),
+    Section("Subgroups", subgroups_section, lambda spec: bool(spec.by)),
+    Section("Leave-one-out", leave_one_out_section),
+    Section("Small-study effects (funnel plot, Egger, Begg)", small_study_section),
+    Section("Engines side by side", engines_section),
+)
+
+
+def add_analysis(doc: Document, spec: ReportSpec, figures: FigureFolder | None,
+                 numbers: NumberLog, *, suite: AnalysisSuite | None = None,
+                 level: int = 2) -> None:
+    """Write every section of :data:`SECTIONS` for one analysis into ``doc``.
+
+    ``suite`` lets a caller share already computed analyses (the reproduction does);
+    ``level`` is the heading level of the sections.
+    """
+    ctx = ReportContext(spec, suite or spec.suite(), doc, figures, numbers, level)
+    for section in SECTIONS:
+        if not section.applies(spec):
+            continue
+        doc.heading(section.title + _of(spec), level)
+        try:
+            section.write(ctx)
+        except MetabridgeError as exc:
+            doc.note(f"Not computed: {exc}")
+
+
+def describe(spec: ReportSpec) -> str:
+    """One paragraph: the data, method, test, level and engine of a report."""
+    method = "fixed-effect model" if spec.method.upper() == "FE" else \
+        f"random-effects model, tau² by {spec.method}"
+    test = {"z": "Wald z test", "knha": "Hartung-Knapp (t on k - 1 df)",
+            "adhoc": "Hartung-Knapp with the ad hoc correction"}.get(spec.test, spec.test)
+    engines = ", ".join(spec.engines) if spec.engines else "every installed engine"
+    return (f"{spec.studies.k} studies, {measure_name(spec.studies.measure)}; "
+            f"{method}, {test}, {spec.level * 100:g}% intervals; analyses and figures on "
+            f"{spec.backend}; engines side by side: {engines}.")
+
+
+def check_formats(formats: Iterable[str]) -> set[str]:
+    chosen = {f.strip().lower() for f in formats if f.strip()}
+    unknown = chosen - set(FORMATS)
+    if unknown or not chosen:
+        raise InvalidArgumentError(f"unknown report formats {sorted(unknown)}; use "
+                                   f"{', '.join(FORMATS)}")
+    return chosen
+
+
+def prepare_folder(out: str | Path) -> Path:
+    """The report folder, created if needed; an existing file there is an error."""
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise InvalidArgumentError(f"--out {str(out)!r} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidArgumentError(f"cannot create the report folder {str(out)!r}: {exc}") from exc
+    return folder
+
+
+def write_folder(folder: Path, doc: Document, numbers: pd.DataFrame, formats: set[str],
+                 csv: Mapping[str, pd.DataFrame] | None = None) -> list[Path]:
+    """Write report.md / report.html / numbers.csv (and the extra CSV tables) into ``folder``."""
+    written: list[Path] = []
+    if "csv" in formats:
+        for name, frame in {FORMATS["csv"]: numbers, **(csv or {})}.items():
+            frame.to_csv(folder / name, index=False)
+            written.append(folder / name)
+    if "md" in formats:
+        (folder / FORMATS["md"]).write_text(doc.markdown(), encoding="utf-8")
+        written.append(folder / FORMATS["md"])
+    if "html" in formats:
+        (folder / FORMATS["html"]).write_text(doc.html(), encoding="utf-8")
+        written.append(folder / FORMATS["html"])
+    return written
+
+
+def report(
+    studies: StudySet,
+    out: str | Path = "metabridge-report",
+    *,
+    method: str = DEFAULT_METHOD,
+    backend: str = DEFAULT_BACKEND,
+    by: str | Iterable[str] = (),
+    test: str = "z",
+    level: float = 0.95,
+    labels: Mapping[str, str] | None = None,
+    favours: tuple[str, str] = FAVOURS,
+    title: str | None = None,
+    engines: Iterable[str] | None = None,
+    formats: Iterable[str] = ("md", "html", "csv"),
+    source: str = "",
+) -> list[Path]:
+    """Write the full report of ``studies`` into the folder ``out``; return the files written.
+
+    Pooled estimate (metafor-style block), heterogeneity with Q-profile CIs, forest
+    plot, subgroup forest plots and tests under both tau² conventions for each
+    column in ``by`` (``labels`` names them readably), leave-one-out, funnel plot
+    with Egger's and Begg's tests, and every installed engine side by side with
+    each difference and the convention that explains it.  HTML (readable on a
+    phone), Markdown, ``numbers.csv`` (every number, long format) and
+    ``studies.csv``; figures as PNG and SVG in ``out/figures``.
+    """
+    spec = ReportSpec(studies, method, backend, test, level, tuple(
+        [by] if isinstance(by, str) else by), dict(labels or {}), tuple(favours),
+        engines=None if engines is None else tuple(engines))
+    chosen = check_formats(formats)
+    spec.suite().pooled()  # a bad method, backend, test or level fails before any file is made
+    folder = prepare_folder(out)
+    doc = Document(title or f"Meta-analysis: {measure_name(studies.measure).lower()}, "
+                   f"k = {studies.k}")
+    doc.para(describe(spec) + (f" Data: {source}." if source else ""))
+    figures = FigureFolder(folder / "figures") if chosen & {"md", "html"} else None
+    numbers = NumberLog()
+    add_analysis(doc, spec, figures, numbers)
+    return write_folder(folder, doc, numbers.frame(), chosen, {"studies.csv": studies.to_frame()})
+
+
+__all__ = ["SECTIONS", "ReportSpec", "Section", "add_analysis", "report"]
