@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import need
+from scipy import stats
 from test_agreement import DATASETS, REFERENCE_FIELDS
 from test_backends import run_python
 
@@ -88,27 +89,26 @@ def test_absolute_stopping_rules_do_not_reach_users(
     assert result.converged
 
 
+@pytest.mark.parametrize("dataset", sorted(DATASETS))
 @pytest.mark.parametrize("method", ["ML", "REML", "EB"])
-def test_fisher_step_is_metafors_update(method: str) -> None:
-    """The closed forms of the convergence check equal metafor's matrix updates:
-    P = W - W X (X'WX)^-1 X'W; ML (y'PPy - tr W)/tr W^2, REML (y'PPy - tr P)/tr PP,
-    EB (y'Py k/(k-1) - k)/tr W (rma.uni's Fisher scoring and EB loops)."""
+def test_fisher_step_is_metafors_update(
+    dataset: str, method: str, metafor_reference: pd.Series
+) -> None:
+    """The step the convergence check evaluates is metafor's: iterated from the Hedges
+    start it converges to metafor's pinned tau^2 (pinned at a step < 1e-10)."""
     from metabridge.backends.pimeta import _fisher_step
 
-    rng = np.random.default_rng(7)
-    for k in (2, 5, 30):
-        y, v, tau2 = rng.normal(0, 1, k), rng.uniform(0.01, 1, k), 0.3
-        w = 1 / (v + tau2)
-        big_w, x = np.diag(w), np.ones((k, 1))
-        p = big_w - big_w @ x @ np.linalg.inv(x.T @ big_w @ x) @ x.T @ big_w
-        expected = {
-            "ML": (y @ p @ p @ y - w.sum()) / (w**2).sum(),
-            "REML": (y @ p @ p @ y - np.trace(p)) / np.trace(p @ p),
-            "EB": (y @ p @ y * k / (k - 1) - k) / w.sum(),
-        }[method]
-        # a few roundings of sums of k terms: ~1e-14 relative; 1e-10 is ample
-        assert _fisher_step(y, v, tau2, method) == pytest.approx(max(expected, -tau2),
-                                                                  rel=1e-10)
+    studies = DATASETS[dataset]()
+    y, v = studies.yi, studies.vi
+    tau2 = max(0.0, float(np.var(y, ddof=1) - v.mean()))  # Hedges' estimator
+    for _ in range(1000):
+        step = _fisher_step(y, v, tau2, method)
+        tau2 += step
+        if abs(step) < 1e-13:
+            break
+    pinned = metafor_reference[(dataset, method, "tau2")]
+    # metafor stopped at a step < 1e-10 in tau^2 (~0.1-0.3 here): <= ~1e-9 relative
+    assert tau2 == pytest.approx(pinned, rel=1e-8)
 
 
 def test_non_convergence_is_flagged_not_hidden(pimeta: str) -> None:
@@ -172,8 +172,6 @@ def test_begg_p_for_more_than_33_studies_is_the_documented_approximation(
 ) -> None:
     """pimeta.begg_pvalue: same tau; pimeta's P is the normal approximation of that tau,
     metafor's the exact null distribution (scipy's exact method on the same ranks)."""
-    from scipy import stats
-
     rng = np.random.default_rng(1)
     k = 40
     vi = rng.uniform(0.01, 0.3, k)
@@ -240,3 +238,47 @@ def test_missing_pimeta_is_reported_and_the_rest_keeps_working() -> None:
     assert "pimeta" not in out["available"]
     assert "statsmodels" in out["available"]
     assert out["k"] == 13
+
+
+@pytest.mark.parametrize("level", [0.95, 0.9])
+@pytest.mark.parametrize("method", ["FE", "DL", "ML", "REML", "PM"])
+def test_leave_one_out_matches_metafor(pimeta: str, metafor: str, method: str,
+                                       level: float) -> None:
+    """Native leave1out (FE, DL, ML, REML; PM by k pooling calls) vs metafor's leave1out."""
+    studies = mb.datasets.bcg()
+    ours = mb.leave_one_out(studies, method, pimeta, level)
+    theirs = mb.leave_one_out(studies, method, metafor, level)
+    assert ("leave1out()" in ours.how) == (method != "PM")
+    for a, b in zip(ours.results, theirs.results, strict=True):
+        assert a.labels == b.labels
+        assert a.converged
+        for field in (*REFERENCE_FIELDS.values(), "pi_low", "pi_high"):
+            assert close(getattr(a, field), getattr(b, field), TOLERANCE[method]), field
+        assert np.allclose(a.weights, b.weights, rtol=TOLERANCE[method], atol=0)
+
+
+def test_leave1out_traps_stay_inside(pimeta: str) -> None:
+    """pimeta.leave1out ignores alpha (95% always) and gives FE I^2 = 0; ours do not."""
+    engine = __import__("pimeta")
+    studies = mb.datasets.bcg()
+    at_95 = engine.leave1out(studies.yi, studies.vi, method="FE", alpha=0.05)
+    at_90 = engine.leave1out(studies.yi, studies.vi, method="FE", alpha=0.10)
+    assert at_90.ci_lower == at_95.ci_lower
+    assert set(at_95.I2) == {0.0}
+    ours = mb.leave_one_out(studies, "FE", pimeta, level=0.9)
+    for result in ours.results:
+        half = stats.norm.ppf(0.95) * result.se
+        assert close(result.ci_high - result.estimate, half, EXACT)
+        assert close(result.i2, max(0.0, 100 * (result.q - result.q_df) / result.q), EXACT)
+        assert {"pimeta.leave1out_ci", "pimeta.leave1out_fe_i2"} <= set(result.conventions)
+
+
+@pytest.mark.parametrize("method", sorted(get_backend("pimeta").methods))
+def test_common_tau2_subgroups_match_metafor(pimeta: str, metafor: str, method: str) -> None:
+    """rma(mods = subgroup dummies): the omnibus QM test and the common tau^2."""
+    studies = mb.datasets.bcg()
+    ours = mb.subgroups(studies, "alloc", method, pimeta, tau2="common")
+    theirs = mb.subgroups(studies, "alloc", method, metafor, tau2="common")
+    assert ours.df == theirs.df == 2
+    for field in ("q_between", "p", "tau2_common"):
+        assert close(getattr(ours, field), getattr(theirs, field), TOLERANCE[method]), field

@@ -215,6 +215,43 @@ CONVENTIONS: tuple[Convention, ...] = (
         "Reported as pimeta gives it; BeggTest.how names this convention when k > 33.",
     ),
     Convention(
+        "pimeta.leave1out_ci", "pimeta", ("ci_low", "ci_high"),
+        "leave1out() ignores its alpha argument: every leave-one-out CI is 95%.",
+        "At level 0.95 its CIs are reported; at any other level metabridge computes "
+        "estimate -/+ z SE from its estimate and SE (listed in derived).",
+    ),
+    Convention(
+        "pimeta.leave1out_fe_i2", "pimeta", ("i2", "h2"),
+        "leave1out() with method FE reports I^2 = 0 and H^2 = 1 (tau^2-based with tau^2 = 0); "
+        "metafor's leave1out() gives the Q-based values for FE.",
+        "I^2 and H^2 computed by metabridge from pimeta's Q (Q-based, as metafor; derived).",
+    ),
+    Convention(
+        "pimeta.tables_api", "pimeta", ("ci_low", "ci_high", "weights"),
+        "rma_mh() and rma_peto() take level as alpha (level=0.95 gives a 5% CI) while rma() "
+        "takes the confidence level; weights() of their fits is the k x k weight matrix "
+        "unless pct=True.",
+        "metabridge passes 1 - level and reads the weights with weights(fit, pct=True), "
+        "checked to be one percent weight per table; CIs and weights then equal metafor's "
+        "rma.mh / rma.peto.",
+    ),
+    Convention(
+        "pimeta.peto_q_df", "pimeta", ("q_p", "i2", "h2"),
+        "rma_peto() refers Q to k - 1 degrees of freedom, counting tables with no events (or "
+        "only events) in both arms, which add nothing to Q; metafor uses k.yi - 1.",
+        "Q's P value, I^2 and H^2 computed by metabridge from pimeta's Q on metafor's "
+        "degrees of freedom (derived).",
+    ),
+    Convention(
+        "pimeta.not_called", "pimeta", ("input",),
+        "read_rm5() returns 0 rows, without an error, on real RevMan 5 files (it looks for "
+        "elements RevMan 5 does not write); metabin() and metacont() say DerSimonian-Laird "
+        "in their docstrings but estimate tau^2 by REML.",
+        "metabridge never calls read_rm5, metabin or metacont (a test checks): RevMan files "
+        "are read by metabridge.read_revman, and pimeta pools through rma, rma_mh and "
+        "rma_peto with every method named explicitly.",
+    ),
+    Convention(
         "metabridge.harmonised", "all", ("ci_low", "ci_high", "z", "p", "q_p", "i2", "h2"),
         "Each engine's own conventions (CI quantile, P computation, I^2 definition).",
         "PoolResult.harmonised() / compare(harmonise=True): CI with the exact normal quantile, "

@@ -3,28 +3,40 @@
 ``pool`` is ``pimeta.rma(yi, vi, method, test, level)``, pimeta's transcription of
 metafor's ``rma.uni``, with the prediction interval from its ``predict()``.
 Methods FE, DL, HE, HS, SJ, ML, REML, EB, PM (pimeta has no HSk or PMM); tests
-"z", "knha", "adhoc".
+"z", "knha", "adhoc".  Native verbs: ``leave1out`` (FE, DL, ML, REML),
+``rma(mods=)`` for common-tau^2 subgroups, ``regtest`` (Egger), ``begg_test``.
+2x2 tables: :func:`_mantel_haenszel` and :func:`_peto` (``rma_mh``, ``rma_peto``).
 
 pimeta's iterative estimators stop on absolute rules (ML/REML/EB: a change in
 tau^2 below 1e-5 within 100 Fisher-scoring steps; PM: ``brentq`` with xtol 2e-12
 and a root search that silently returns tau^2 = 1e6 when the root lies above),
 and none of them reports whether it converged.  The adapter therefore fits data
 rescaled by a power of two (:func:`_unit`) and checks pimeta's own stopping rule
-at its answer (:func:`_converged`).  Conventions applied: pimeta.scaled_input,
-pimeta.i2_from_tau2.
+at its answer (:func:`_converged`).  pimeta's ``read_rm5``, ``metabin`` and
+``metacont`` are never called (pimeta.not_called).  Conventions applied:
+pimeta.scaled_input, pimeta.i2_from_tau2, pimeta.begg_pvalue, pimeta.leave1out_ci,
+pimeta.leave1out_fe_i2, pimeta.tables_api, pimeta.peto_q_df.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 import numpy as np
 
 from .. import heterogeneity as het
-from ..analyses.types import BeggTest, EggerTest, EggerVariant
+from ..analyses.types import (
+    BeggTest,
+    EggerTest,
+    EggerVariant,
+    LeaveOneOut,
+    SubgroupAnalysis,
+    Tau2Rule,
+)
 from ..errors import ConvergenceWarning, EngineError
 from ..methods import Method
 from ..result import PoolResult
@@ -41,6 +53,10 @@ UNIT = 2.0**16
 ITERATIVE = frozenset({"ML", "REML", "EB", "PM"})
 #: Largest k for which scipy's kendalltau (so pimeta's Begg test) uses the exact P.
 EXACT_KENDALL_MAX_K = 33
+#: Estimators pimeta's leave1out() has; the others are refitted one omission at a time.
+LEAVE1OUT_METHODS = frozenset({"FE", "DL", "ML", "REML"})
+#: pimeta's leave1out() CIs are 95% whatever its alpha argument says.
+LEAVE1OUT_LEVEL = 0.95
 
 
 @cache
@@ -65,41 +81,52 @@ def _unit(yi: np.ndarray, vi: np.ndarray) -> float:
     return 2.0 ** round(0.5 * math.log2(size / UNIT))
 
 
-def _fisher_step(yi: np.ndarray, vi: np.ndarray, tau2: float, method: str) -> float:
-    """The next step pimeta's (metafor's) iteration would take from ``tau2``.
+def _fisher_step(
+    yi: np.ndarray, vi: np.ndarray, tau2: float, method: str, x: np.ndarray | None = None
+) -> float:
+    """The next step pimeta's (metafor's rma.uni) iteration would take from ``tau2``.
 
-    Intercept-only forms of metafor's updates, w = 1 / (v + tau^2), r = y - mu_w:
-    ML   (sum w^2 r^2 - sum w) / sum w^2;
-    REML (y'PPy - tr P) / tr PP, tr P = S1 - S2/S1, tr PP = S2 - 2 S3/S1 + (S2/S1)^2;
-    EB   (k/(k-1) sum w r^2 - k) / sum w   (S_j = sum w^j).
+    With W = diag(1 / (v + tau^2)), P = W - W X (X'WX)^-1 X'W (X the design, an
+    intercept by default) and q = columns of X:
+    ML (y'PPy - tr W) / tr W^2;  REML (y'PPy - tr P) / tr PP;  EB (y'Py k/(k - q) - k) / tr W.
     The step is clipped at the boundary tau^2 >= 0, as the iteration clips it.
     """
+    x = np.ones((len(yi), 1)) if x is None else x
     w = 1.0 / (vi + tau2)
-    s1, s2, s3 = w.sum(), (w**2).sum(), (w**3).sum()
-    r = yi - (w * yi).sum() / s1
-    k = len(yi)
+    wx = w[:, None] * x
+    p = np.diag(w) - wx @ np.linalg.solve(x.T @ wx, wx.T)
+    py = p @ yi
+    k, q = x.shape
     if method == "ML":
-        step = ((w**2 * r**2).sum() - s1) / s2
+        step = (py @ py - w.sum()) / (w**2).sum()
     elif method == "REML":
-        step = ((w**2 * r**2).sum() - (s1 - s2 / s1)) / (s2 - 2 * s3 / s1 + (s2 / s1) ** 2)
+        step = (py @ py - np.trace(p)) / (p * p).sum()
     else:  # EB
-        step = ((w * r**2).sum() * k / (k - 1) - k) / s1
+        step = (yi @ py * k / (k - q) - k) / w.sum()
     return float(max(step, -tau2))
 
 
-def _converged(fit: Any, method: str) -> bool:
-    """pimeta's own stopping rule, checked at its answer (it reports no flag).
+def _converged(
+    yi: np.ndarray, vi: np.ndarray, tau2: float, method: str, x: np.ndarray | None = None
+) -> bool:
+    """pimeta's own stopping rule, checked at its answer on the data it fitted.
 
-    ML/REML/EB: tau^2 = 0 (the boundary, or metafor's ll0 check) or the next
-    Fisher-scoring step is below THRESHOLD (else the 100 iterations ran out).
-    PM: the root is below the cap (brentq itself raises if it fails).
+    pimeta reports no convergence flag.  ML/REML/EB: tau^2 = 0 (the boundary, or
+    metafor's ll0 check) or the next Fisher-scoring step is below THRESHOLD (else
+    its 100 iterations ran out).  PM: the root is below the cap (brentq raises if it
+    fails).  Closed-form estimators always converge.
     """
     if method == "PM":
-        return fit.tau2 < PM_CAP
-    if method not in ITERATIVE or fit.tau2 == 0.0:
+        return tau2 < PM_CAP
+    if method not in ITERATIVE or tau2 == 0.0:
         return True
-    step = _fisher_step(np.asarray(fit.yi), np.asarray(fit.vi), fit.tau2, method)
-    return abs(step) < THRESHOLD
+    return abs(_fisher_step(yi, vi, tau2, method, x)) < THRESHOLD
+
+
+def _warn_unconverged(what: str, method: str, tau2: float) -> None:
+    warnings.warn(f"pimeta: the {method} tau^2 iteration did not converge in {what} "
+                  f"(tau^2 = {tau2:.6g}); the result is marked converged=False",
+                  ConvergenceWarning, stacklevel=4)
 
 
 def _rma(yi: np.ndarray, vi: np.ndarray, method: Method, level: float, test: str) -> Any:
@@ -124,7 +151,8 @@ class PimetaBackend(EngineBase):
     description = "pimeta (pure-Python port of metafor and meta)"
     methods = frozenset({"FE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM"})
     tests = frozenset({"z", "knha", "adhoc"})
-    features = frozenset({"egger_classic", "egger_metafor-rma", "begg"})
+    features = frozenset({"leave_one_out", "subgroups_common", "egger_classic",
+                          "egger_metafor-rma", "begg"})
     max_studies = None
 
     def status(self) -> BackendStatus:
@@ -134,13 +162,9 @@ class PimetaBackend(EngineBase):
         self, studies: StudySet, method: Method, level: float, test: str = "z"
     ) -> PoolResult:
         fit, c = _rma(studies.yi, studies.vi, method, level, test)
-        converged = _converged(fit, method.name)
+        converged = _converged(np.asarray(fit.yi), np.asarray(fit.vi), fit.tau2, method.name)
         if not converged:
-            warnings.warn(
-                f"pimeta: the {method.name} tau^2 iteration did not converge "
-                f"(tau^2 = {fit.tau2 * c**2:.6g}); the result is marked converged=False",
-                ConvergenceWarning, stacklevel=3,
-            )
+            _warn_unconverged("rma()", method.name, fit.tau2 * c**2)
         df = studies.k - 1
         conventions, extra = [], {"scale": c}
         if method.name in ITERATIVE:
@@ -176,7 +200,7 @@ class PimetaBackend(EngineBase):
                 failures.append(f"replicate {i}: {exc.engine_message}")
                 rows.append((math.nan,) * 3)
                 continue
-            if not _converged(fit, method.name):
+            if not _converged(y / c, v / c**2, fit.tau2, method.name):
                 failures.append(f"replicate {i}: the {method.name} iteration did not converge")
                 rows.append((math.nan,) * 3)
                 continue
@@ -188,6 +212,81 @@ class PimetaBackend(EngineBase):
         df = float("inf") if test == "z" else float(yi.shape[1] - 1)
         half = het.critical_value(level, df) * se
         return BatchResult(estimate, se, estimate - half, estimate + half, tau2)
+
+    def leave_one_out(self, studies: StudySet, method: Method, level: float) -> LeaveOneOut:
+        """pimeta.leave1out (FE, DL, ML, REML) on y / c, v / c^2: k fits in one call.
+
+        Its CIs are always 95% (pimeta.leave1out_ci), and for FE it reports I^2 = 0,
+        H^2 = 1 (pimeta.leave1out_fe_i2): at other levels the CI, and for FE I^2 and
+        H^2, are computed here from its estimate, SE and Q.  Weights 1 / (v + tau^2).
+        """
+        if method.name not in LEAVE1OUT_METHODS:
+            return super().leave_one_out(studies, method, level)
+        c = _unit(studies.yi, studies.vi)
+        out = _engine().leave1out(studies.yi / c, studies.vi / c**2, method=method.name)
+        results = tuple(
+            self._omission(studies, label, method, level, out, i, c)
+            for i, label in enumerate(studies.labels)
+        )
+        return LeaveOneOut(self.pool(studies, method, level), results, studies.labels,
+                           f"pimeta leave1out(): {studies.k} fits in one call")
+
+    def _omission(
+        self, studies: StudySet, label: str, method: Method, level: float, out: Any, i: int,
+        c: float,
+    ) -> PoolResult:
+        """The PoolResult of leave1out()'s row ``i`` (study ``label`` left out)."""
+        kept = studies.drop(label)
+        df, tau2, se = kept.k - 1, out.tau2[i] * c**2, out.se[i] * c
+        estimate, q = out.estimate[i] * c, out.QE[i]
+        conventions, computed, extra = [], ["weights"], {"scale": c}
+        if method.name in ITERATIVE:
+            conventions.append("pimeta.scaled_input")
+        ci = (out.ci_lower[i] * c, out.ci_upper[i] * c)
+        if level != LEAVE1OUT_LEVEL:
+            conventions.append("pimeta.leave1out_ci")
+            computed += ["ci_low", "ci_high"]
+            half = het.critical_value(level) * se
+            ci = (estimate - half, estimate + half)
+        i2 = h2 = None  # FE: computed by assemble from Q (pimeta.leave1out_fe_i2)
+        if method.random_effects:
+            conventions.append("pimeta.i2_from_tau2")
+            i2, h2 = out.I2[i], out.H2[i]
+            extra |= {"i2_q": het.i2_from_q(q, df), "h2_q": het.h2_from_q(q, df)}
+        else:
+            conventions.append("pimeta.leave1out_fe_i2")
+        converged = _converged(kept.yi / c, kept.vi / c**2, out.tau2[i], method.name)
+        if not converged:
+            _warn_unconverged(f"leave1out() without {label!r}", method.name, tau2)
+        return assemble(
+            kept, method, level, backend=self.name, engine_version=_engine().__version__,
+            estimate=estimate, se=se, ci=ci, tau2=tau2, q=q, weights=1.0 / (kept.vi + tau2),
+            z=out.z[i], p=out.p[i], i2=i2, h2=h2, q_p=out.QE_p[i] if df > 0 else math.nan,
+            converged=converged, computed_here=computed, conventions=conventions, extra=extra,
+        )
+
+    def subgroups(
+        self, studies: StudySet, by: str, method: Method, level: float, tau2: Tau2Rule
+    ) -> SubgroupAnalysis:
+        """Common tau^2: pimeta.rma(mods = subgroup dummies) on y / c, v / c^2, the omnibus
+        QM test of the dummies (metafor's mixed-effects model), any estimator.  Separate
+        tau^2: one pimeta fit per subgroup (EngineBase)."""
+        if tau2 != "common":
+            return super().subgroups(studies, by, method, level, tau2)
+        groups = [str(g) for g in studies.covariates[by]]
+        levels = sorted(set(groups))
+        mods = np.array([[g == name for name in levels[1:]] for g in groups], dtype=float)
+        c = _unit(studies.yi, studies.vi)
+        y, v = studies.yi / c, studies.vi / c**2
+        fit = _engine().rma(y, v, mods=mods, method=method.name, level=level)
+        design = np.column_stack([np.ones(len(y)), mods])
+        if not _converged(y, v, fit.tau2, method.name, design):
+            _warn_unconverged("the subgroup model", method.name, fit.tau2 * c**2)
+        return SubgroupAnalysis(
+            by, "common", method.name, self.name, {}, fit.QM, int(fit.QMdf[0]), fit.QMp,
+            how="pimeta rma(mods = subgroup dummies): omnibus QM test",
+            tau2_common=fit.tau2 * c**2,
+        )
 
     def egger(self, studies: StudySet, variant: EggerVariant) -> EggerTest:
         """pimeta.regtest(predictor="sei"): model "lm" (classic Egger: weighted regression
@@ -213,3 +312,99 @@ class PimetaBackend(EngineBase):
         if studies.k > EXACT_KENDALL_MAX_K:
             how += "; P from the normal approximation (convention pimeta.begg_pvalue)"
         return BeggTest(fit.tau, fit.p, self.name, how)
+
+
+# ------------------------------------------------------------------ 2x2 tables
+@dataclass(frozen=True)
+class TablesFit:
+    """A fixed-effect pooling of 2x2 tables by pimeta (Mantel-Haenszel or Peto).
+
+    On the analysis scale (log OR, log RR; RD as is), with the fields of
+    :func:`.base.assemble`.  ``q_df`` is the number of informative tables minus 1
+    (metafor's k.yi - 1: a table with no events, or only events, in both arms has no
+    effect size and adds nothing to Q); ``weights`` are percent, one per table (0 for
+    a table that adds nothing); ``computed_here`` names fields metabridge computed;
+    ``extra`` holds the OR's Cochran-Mantel-Haenszel, Breslow-Day and Tarone tests.
+    """
+
+    estimate: float
+    se: float
+    ci: tuple[float, float]
+    z: float
+    p: float
+    q: float
+    q_df: int
+    q_p: float
+    i2: float
+    h2: float
+    weights: tuple[float, ...]
+    computed_here: tuple[str, ...] = ()
+    conventions: tuple[str, ...] = ("pimeta.tables_api",)
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+#: rma_mh's OR tests -> keys of TablesFit.extra (each also with "_p", its P value):
+#: Cochran-Mantel-Haenszel (continuity-corrected), Breslow-Day, Tarone.
+OR_TESTS = {"MH": "cmh", "BD": "breslow_day", "TA": "tarone"}
+
+
+def _counts(*tables: Any) -> tuple[np.ndarray, ...]:
+    return tuple(np.asarray(t, dtype=float) for t in tables)
+
+
+def _table_weights(fit: Any, k: int) -> tuple[float, ...]:
+    """Percent weights of an rma_mh/rma_peto fit (its weights() default is a k x k matrix)."""
+    weights = np.asarray(_engine().weights(fit, pct=True), dtype=float)
+    if weights.shape != (k,):
+        raise EngineError("pimeta", f"weights(fit, pct=True) has shape {weights.shape}, "
+                          f"not one weight per table ({k})")
+    return tuple(weights.tolist())
+
+
+def _mantel_haenszel(
+    ai: Any, bi: Any, ci: Any, di: Any, measure: str, level: float
+) -> TablesFit:
+    """pimeta.rma_mh (metafor's rma.mh): Mantel-Haenszel OR, RR or RD, fixed effect.
+
+    ``ai``/``ci``: events, ``bi``/``di``: non-events in the experimental/control arm.
+    ``level`` is the confidence level; pimeta's rma_mh takes alpha, so it receives
+    1 - level.  Robins-Breslow-Greenland variance (OR), Greenland-Robins (RR),
+    Sato 1989 (RD), as metafor; Q is centred on the MH estimate, over escalc's
+    effects (0.5 added to tables with a zero cell, double-zero tables dropped).
+    """
+    a, b, c, d = _counts(ai, bi, ci, di)
+    try:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fit = _engine().rma_mh(a, b, c, d, measure=measure, level=1.0 - level)
+    except (ValueError, ZeroDivisionError) as exc:
+        raise EngineError("pimeta", f"rma_mh(measure={measure!r}) failed: {exc}") from None
+    extra = {}
+    if measure == "OR":
+        for name, key in OR_TESTS.items():
+            extra |= {key: float(getattr(fit, name)), f"{key}_p": float(getattr(fit, f"{name}p"))}
+    df = fit.k - 1  # rma_mh's k counts the tables with an effect size (k.yi)
+    heterogeneity = (fit.QEp, fit.I2, fit.H2) if df > 0 else (math.nan,) * 3
+    return TablesFit(fit.beta, fit.se, (fit.ci_lb, fit.ci_ub), fit.zval, fit.pval, fit.QE,
+                     df, *heterogeneity, _table_weights(fit, len(a)), extra=extra)
+
+
+def _peto(ai: Any, bi: Any, ci: Any, di: Any, level: float) -> TablesFit:
+    """pimeta.rma_peto (metafor's rma.peto): Peto's log OR = sum(O - E) / sum(V), fixed effect.
+
+    Counts as for :func:`_mantel_haenszel`; pimeta receives alpha = 1 - level.  pimeta
+    refers Q to k - 1 df, counting tables with V = 0; metafor to k.yi - 1: Q's P value,
+    I^2 and H^2 are computed here from pimeta's Q with metafor's df (pimeta.peto_q_df).
+    """
+    a, b, c, d = _counts(ai, bi, ci, di)
+    try:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fit = _engine().rma_peto(a, b, c, d, level=1.0 - level)
+    except (ValueError, ZeroDivisionError) as exc:
+        raise EngineError("pimeta", f"rma_peto failed: {exc}") from None
+    df = fit.k_pos - 1
+    return TablesFit(
+        fit.beta, fit.se, (fit.ci_lb, fit.ci_ub), fit.zval, fit.pval, fit.QE, df,
+        het.q_pvalue(fit.QE, df), het.i2_from_q(fit.QE, df), het.h2_from_q(fit.QE, df),
+        _table_weights(fit, len(a)), computed_here=("q_p", "i2", "h2"),
+        conventions=("pimeta.tables_api", "pimeta.peto_q_df"),
+    )
