@@ -84,21 +84,26 @@ def resolve(
     level = check_level(level)
     _check_studies(studies, chosen)
     engine = require_backend(backend)
-    if chosen.name not in engine.methods:
-        raise UnsupportedMethodError(chosen.name, engine.name, supporting(chosen.name))
+    check_offers(engine, chosen, test, studies.k)
+    return engine, chosen, level, test
+
+
+def check_offers(engine: Backend, method: Method, test: str, k: int) -> None:
+    """Raise UnsupportedMethodError (naming the engines that have it) if ``engine`` lacks
+    ``method`` or ``test``, or takes fewer than ``k`` studies."""
+    if method.name not in engine.methods:
+        raise UnsupportedMethodError(method.name, engine.name, supporting(method.name))
     if test not in engine.tests:
         raise UnsupportedMethodError(
             f"test={test!r}", engine.name,
             [n for n in REGISTRY if test in get_backend(n).tests],
         )
     limit = engine.max_studies
-    if limit is not None and studies.k > limit:
-        others = [n for n in supporting(chosen.name) if get_backend(n).max_studies is None]
+    if limit is not None and k > limit:
+        others = [n for n in supporting(method.name) if get_backend(n).max_studies is None]
         raise UnsupportedMethodError(
-            f"{chosen.name} on k = {studies.k} studies (it takes at most {limit})",
-            engine.name, others,
+            f"{method.name} on k = {k} studies (it takes at most {limit})", engine.name, others,
         )
-    return engine, chosen, level, test
 
 
 def compare(

@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from .backends import available_backends, get_backend, require_backend, supporting
+from .backends.base import Backend
 from .conversions import check_level
 from .errors import InvalidArgumentError, UnsupportedMethodError
-from .methods import canonical_method, canonical_test
+from .methods import Method, canonical_method, canonical_test
 
 VarianceSpec = Sequence[float] | np.ndarray | Callable[[np.random.Generator, int, int], np.ndarray]
 #: Replicates per engine call; each chunk is one call (one R call for metafor).
@@ -64,27 +65,7 @@ class Simulation:
 
     def summary(self) -> pd.DataFrame:
         """Bias, RMSE, coverage (with Monte Carlo SE), CI width, tau^2 bias, P(tau^2 = 0)."""
-        mu, tau2 = self.settings["true_effect"], self.settings["tau2"]
-        rows = []
-        for (backend, method, test), part in self.replicates.groupby(
-            ["backend", "method", "test"], sort=False
-        ):
-            ok = part.dropna(subset=["estimate", "se"])
-            n = len(ok)
-            covered = ((ok["ci_low"] <= mu) & (mu <= ok["ci_high"])).to_numpy()
-            coverage = covered.mean() if n else math.nan
-            rows.append({
-                "backend": backend, "method": method, "test": test, "replicates": n,
-                "failed": len(part) - n,
-                "bias": (ok["estimate"] - mu).mean(),
-                "rmse": math.sqrt(((ok["estimate"] - mu) ** 2).mean()) if n else math.nan,
-                "coverage": coverage,
-                "coverage_mc_se": math.sqrt(coverage * (1 - coverage) / n) if n else math.nan,
-                "ci_width": (ok["ci_high"] - ok["ci_low"]).mean(),
-                "tau2_bias": (ok["tau2"] - tau2).mean(),
-                "tau2_zero": (ok["tau2"] <= 0).mean(),
-            })
-        return pd.DataFrame(rows)
+        return summarise(self.replicates, self.settings["true_effect"], self.settings["tau2"])
 
     def plot_coverage(self, title: str | None = None) -> Any:
         """Coverage by method and engine, with +/- 1.96 Monte Carlo SE and the nominal level."""
@@ -165,25 +146,10 @@ def simulate(
                 )
 
     rng = np.random.default_rng(seed)
-    v = _variances(within_variances or uniform_variances(), rng, reps, k)
-    theta = true_effect + math.sqrt(tau2) * rng.standard_normal((reps, k))
-    y = theta + np.sqrt(v) * rng.standard_normal((reps, k))
-
+    y, v = draw_normal(rng, reps, k, tau2, true_effect, within_variances)
     jobs = [(e, m, t) for e in engines for m in chosen for t in test_names if t in e.tests]
-    frames = []
     bar = _progress(total=len(jobs) * reps, enabled=progress)
-    for engine, method, test in jobs:
-        parts = []
-        for start in range(0, reps, CHUNK):
-            stop = min(start + CHUNK, reps)
-            parts.append(engine.pool_batch(y[start:stop], v[start:stop], method, level, test))
-            bar.update(stop - start)
-        frames.append(pd.DataFrame({
-            "backend": engine.name, "method": method.name, "test": test,
-            "replicate": np.arange(reps),
-            **{f: np.concatenate([getattr(p, f) for p in parts])
-               for f in ("estimate", "se", "ci_low", "ci_high", "tau2")},
-        }))
+    frames = [pool_job(engine, method, test, y, v, level, bar) for engine, method, test in jobs]
     bar.close()
     replicates = pd.concat(frames, ignore_index=True)
     settings = {"k": k, "tau2": tau2, "true_effect": true_effect, "reps": reps, "level": level,
@@ -192,6 +158,65 @@ def simulate(
                 "backends": [e.name for e in engines]}
     checks = _cross_check(y, v, replicates, rng, cross_check, level) if cross_check else None
     return Simulation(settings, replicates, checks if checks is not None else pd.DataFrame())
+
+
+def draw_normal(
+    rng: np.random.Generator, reps: int, k: int, tau2: float, mu: float,
+    within_variances: VarianceSpec | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(y, v), reps x k: v from ``within_variances``, then theta = mu + tau z1 and
+    y = theta + sqrt(v) z2, drawn from ``rng`` in that order."""
+    v = _variances(within_variances or uniform_variances(), rng, reps, k)
+    theta = mu + math.sqrt(tau2) * rng.standard_normal((reps, k))
+    return theta + np.sqrt(v) * rng.standard_normal((reps, k)), v
+
+
+def pool_job(
+    engine: Backend, method: Method, test: str, y: np.ndarray, v: np.ndarray, level: float,
+    bar: Any = None,
+) -> pd.DataFrame:
+    """Every replicate (row of y, v) pooled with one (engine, method, test), ``CHUNK``
+    replicates per ``pool_batch`` call; one row per replicate."""
+    parts = []
+    reps = y.shape[0]
+    for start in range(0, reps, CHUNK):
+        stop = min(start + CHUNK, reps)
+        parts.append(engine.pool_batch(y[start:stop], v[start:stop], method, level, test))
+        if bar is not None:
+            bar.update(stop - start)
+    return pd.DataFrame({
+        "backend": engine.name, "method": method.name, "test": test,
+        "replicate": np.arange(reps),
+        **{f: np.concatenate([getattr(p, f) for p in parts])
+           for f in ("estimate", "se", "ci_low", "ci_high", "tau2")},
+    })
+
+
+def summarise(replicates: pd.DataFrame, mu: float, tau2: float) -> pd.DataFrame:
+    """Per (backend, method, test): bias (and its Monte Carlo SE, sd / sqrt(n)), RMSE,
+    coverage (and its MC SE, sqrt(p (1 - p) / n)), CI width, tau^2 bias, P(tau^2 = 0),
+    over the replicates with an estimate and SE (the others count as ``failed``)."""
+    rows = []
+    for (backend, method, test), part in replicates.groupby(
+        ["backend", "method", "test"], sort=False
+    ):
+        ok = part.dropna(subset=["estimate", "se"])
+        n = len(ok)
+        covered = ((ok["ci_low"] <= mu) & (mu <= ok["ci_high"])).to_numpy()
+        coverage = covered.mean() if n else math.nan
+        rows.append({
+            "backend": backend, "method": method, "test": test, "replicates": n,
+            "failed": len(part) - n,
+            "bias": (ok["estimate"] - mu).mean(),
+            "bias_mc_se": ok["estimate"].std() / math.sqrt(n) if n > 1 else math.nan,
+            "rmse": math.sqrt(((ok["estimate"] - mu) ** 2).mean()) if n else math.nan,
+            "coverage": coverage,
+            "coverage_mc_se": math.sqrt(coverage * (1 - coverage) / n) if n else math.nan,
+            "ci_width": (ok["ci_high"] - ok["ci_low"]).mean(),
+            "tau2_bias": (ok["tau2"] - tau2).mean(),
+            "tau2_zero": (ok["tau2"] <= 0).mean(),
+        })
+    return pd.DataFrame(rows)
 
 
 def _cross_check(
