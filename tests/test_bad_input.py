@@ -132,6 +132,43 @@ def fleiss_zip_dta() -> Any:
     return mb.read_revman(bad_file("dta.zip", buffer.getvalue()))
 
 
+# A valid one-scenario simulation grid; every simulation case changes one thing.
+SIM_GRID = {"grid": {"k": [3], "tau2": [0.0], "reps": 5},
+            "analysis": {"backends": ["statsmodels"], "seed": 1}}
+
+
+def sim_grid(table: str = "grid", **change: Any) -> dict[str, Any]:
+    """SIM_GRID with keys of ``table`` changed (a value of None removes the key)."""
+    grid = {name: dict(keys) for name, keys in SIM_GRID.items()}
+    grid[table] |= change
+    grid[table] = {k: v for k, v in grid[table].items() if v is not None}
+    return grid
+
+
+def simulation(grid: Any = None, store: Path | None = None, **options: Any) -> Any:
+    """simulation_study on a store that does not exist yet; ``client=object()`` fails on
+    any use, so a case that got past the checks could not run a thing."""
+    if store is None:
+        store = BAD_FILES / "no-such-store"
+        assert not store.exists()
+    options.setdefault("client", None if {"scheduler", "workers"} & set(options) else object())
+    return mb.simulation_study(SIM_GRID if grid is None else grid, store=store,
+                               progress=False, **options)
+
+
+def store_of_seed_1() -> Path:
+    """A store made from SIM_GRID (seed 1), no scenario run."""
+    import shutil
+
+    from metabridge.simstudy import load_grid
+    from metabridge.simstudy.store import Store
+
+    path = BAD_FILES / "sim-store-seed-1"
+    shutil.rmtree(path, ignore_errors=True)
+    Store(path, load_grid(SIM_GRID)).create()
+    return path
+
+
 class Case(NamedTuple):
     id: str
     input: str  # what the case feeds in, for docs/errors.md
@@ -493,6 +530,100 @@ CASES = [
     Case("revman-zip-dta", "RevMan Web zip of a diagnostic test accuracy review",
          fleiss_zip_dta, Review, r"a diagnostic test accuracy review; metabridge reads reviews "
          "of interventions"),
+    # ------------------------------------------- simulation studies (simulation_study)
+    Case("sim-unknown-key", "grid: `kk = [3]` in [grid]",
+         lambda: simulation(sim_grid(kk=[3])), Arg,
+         r"unknown key 'kk' in \[grid\] \(did you mean 'k'\?\); known: family, k"),
+    Case("sim-key-in-wrong-table", "grid: `seed = 1` in [grid]",
+         lambda: simulation(sim_grid(seed=1)), Arg,
+         r"unknown key 'seed' in \[grid\] \(it belongs in \[analysis\]\)"),
+    Case("sim-unknown-table", "grid: a table [run]",
+         lambda: simulation({**SIM_GRID, "run": {"workers": 2}}), Arg,
+         r"unknown table \[run\] in the grid; a grid has \[grid\] and \[analysis\]"),
+    Case("sim-empty-list", "grid: `k = []`",
+         lambda: simulation(sim_grid(k=[])), Arg, r"k is an empty list; give at least one"),
+    Case("sim-reps-zero", "grid: `reps = 0`",
+         lambda: simulation(sim_grid(reps=0)), Arg,
+         r"reps must be a whole number >= 1, got 0"),
+    Case("sim-reps-negative", "grid: `reps = -5`",
+         lambda: simulation(sim_grid(reps=-5)), Arg,
+         r"reps must be a whole number >= 1, got -5"),
+    Case("sim-reps-list", "grid: `reps = [100, 200]`",
+         lambda: simulation(sim_grid(reps=[100, 200])), Arg,
+         r"reps must be a whole number >= 1, got \[100, 200\]"),
+    Case("sim-k-one", "grid: `k = [1, 5]`",
+         lambda: simulation(sim_grid(k=[1, 5])), Arg, r"k must be a whole number >= 2, got 1"),
+    Case("sim-k-twice", "grid: `k = [5, 5]`",
+         lambda: simulation(sim_grid(k=[5, 5])), Arg, r"k lists 5 twice"),
+    Case("sim-tau2-negative", "grid: `tau2 = [-0.1]`",
+         lambda: simulation(sim_grid(tau2=[-0.1])), Arg,
+         r"tau2 must be >= 0, got -0.1"),
+    Case("sim-no-reps", "grid without `reps`",
+         lambda: simulation(sim_grid(reps=None)), Arg, r"\[grid\] needs 'reps'"),
+    Case("sim-no-seed", "grid without `seed`",
+         lambda: simulation(sim_grid("analysis", seed=None)), Arg,
+         r"\[analysis\] needs 'seed'"),
+    Case("sim-unknown-family", "grid: `family = ['poisson']`",
+         lambda: simulation(sim_grid(family=["poisson"])), Arg,
+         r"unknown family 'poisson'; known: normal, binary"),
+    Case("sim-variance-unknown-model", "grid: `variance = ['gamma(1, 2)']`",
+         lambda: simulation(sim_grid(variance=["gamma(1, 2)"])), Arg,
+         r"variance = 'gamma\(1, 2\)' is not a model metabridge knows: uniform\(low, high\)"),
+    Case("sim-variance-bounds-swapped", "grid: `variance = ['uniform(0.2, 0.1)']`",
+         lambda: simulation(sim_grid(variance=["uniform(0.2, 0.1)"])), Arg,
+         r"variance = 'uniform\(0.2, 0.1\)': the parameters must be variances > 0 with "
+         r"low < high"),
+    Case("sim-arm-n-fraction", "grid: binary, `arm_n = ['uniform(10.5, 40)']`",
+         lambda: simulation(sim_grid(family=["binary"], arm_n=["uniform(10.5, 40)"])), Arg,
+         r"arm_n = 'uniform\(10.5, 40\)': the parameters must be whole numbers"),
+    Case("sim-binary-key-without-binary", "grid: `baseline_risk = [0.1]`, family normal",
+         lambda: simulation(sim_grid(baseline_risk=[0.1])), Arg,
+         r"baseline_risk applies to the binary family only, and family = \['normal'\]"),
+    Case("sim-baseline-risk-one", "grid: binary, `baseline_risk = [1.0]`",
+         lambda: simulation(sim_grid(family=["binary"], baseline_risk=[1.0])), Arg,
+         r"baseline_risk must be in \(0, 1\), got 1.0"),
+    Case("sim-continuity-zero", "grid: `continuity = 0`",
+         lambda: simulation(sim_grid("analysis", continuity=0)), Arg,
+         r"continuity must be > 0"),
+    Case("sim-unknown-backend", "grid: `backends = ['stata']`",
+         lambda: simulation(sim_grid("analysis", backends=["stata"])), mb.UnknownBackendError,
+         r"unknown backend 'stata'; registered: statsmodels"),
+    Case("sim-unknown-method", "grid: `methods = ['DerSimonian']`",
+         lambda: simulation(sim_grid("analysis", methods=["DerSimonian"])),
+         mb.UnknownMethodError, r"unknown method 'DerSimonian'; metabridge knows: FE, DL"),
+    Case("sim-unknown-test", "grid: `tests = ['t']`",
+         lambda: simulation(sim_grid("analysis", tests=["t"])), mb.UnknownMethodError,
+         r"unknown test 't'; metabridge knows: z, knha, adhoc"),
+    Case("sim-no-engine-offers-a-job", "grid: statsmodels with `methods = ['REML']`",
+         lambda: simulation(sim_grid("analysis", methods=["REML"])), Arg,
+         r"no engine offers any requested \(method, test\).*statsmodels/REML/z: backend "
+         r"'statsmodels' does not offer 'REML'"),
+    Case("sim-level-95", "grid: `level = 95`",
+         lambda: simulation(sim_grid("analysis", level=95)), Arg, r"did you mean 0.95\?"),
+    Case("sim-grid-file-missing", "`simulation_study('no-such-grid.toml', ...)`",
+         lambda: simulation("no-such-grid.toml"), DataFileError,
+         r"cannot read grid file 'no-such-grid.toml': No such file"),
+    Case("sim-grid-file-not-toml", "`simulation_study` given a Python file as the grid",
+         lambda: simulation(bad_file("grid.py", "import metabridge\n")), DataFileError,
+         r"grid file '.*grid.py' is not valid TOML"),
+    Case("sim-store-is-a-file", "`simulation_study(grid, store=<a file>)`",
+         lambda: simulation(store=bad_file("results.csv", "a,b\n")), mb.StoreError,
+         r"store '.*results.csv' is a file; give a folder"),
+    Case("sim-store-foreign-folder", "`simulation_study(grid, store=<a folder of other files>)`",
+         lambda: simulation(store=bad_file("results.csv", "a,b\n").parent), mb.StoreError,
+         r"is a folder with other files and no study.json; give a new or empty folder"),
+    Case("sim-store-other-seed", "a store made with `seed = 1`, run with `seed = 2`",
+         lambda: simulation(sim_grid("analysis", seed=2), store=store_of_seed_1()),
+         mb.StoreError, r"was made from another grid: seed = 1 in the store, 2 in this grid"),
+    Case("sim-workers-zero", "`simulation_study(..., workers=0)`",
+         lambda: simulation(workers=0), Arg, r"workers must be a whole number >= 1, got 0"),
+    Case("sim-client-and-scheduler", "`simulation_study(..., client=c, scheduler='tcp://...')`",
+         lambda: simulation(client=object(), scheduler="tcp://127.0.0.1:9"), Arg,
+         r"give one of client, workers, scheduler; got \['client', 'scheduler'\]"),
+    Case("sim-scheduler-unreachable",
+         "`simulation_study(..., scheduler='tcp://127.0.0.1:9', timeout=2)` (nothing listens)",
+         lambda: simulation(scheduler="tcp://127.0.0.1:9", timeout=2), mb.ClusterError,
+         r"cannot reach the Dask scheduler at 'tcp://127.0.0.1:9' within 2 s"),
 ]
 
 
@@ -590,7 +721,9 @@ MetabridgeError
 ├── UnknownBackendError      (also ValueError) not a registered engine
 ├── UnsupportedMethodError   the engine lacks the method; names engines that have it
 ├── BackendUnavailableError  the engine cannot run here; says why
-└── EngineError              the engine itself failed; carries its message
+├── EngineError              the engine itself failed; carries its message
+├── StoreError               a simulation store that cannot hold the study
+└── ClusterError             the Dask scheduler cannot be reached (or Dask is missing)
 ```
 
 **Messages name the study and the field.**  An `InvalidStudyError` reads
@@ -615,8 +748,9 @@ The cases start from three valid studies A, B, C: ratios 2.0, 1.5, 0.8 with CIs
 1.0-4.0, 1.0-2.25, 0.5-1.28 (`from_ratios`), the same ratios with P = 0.01, 0.2,
 0.3 (`from_ratio_p`), or yi = 0.1, 0.2, 0.3 with sei = 0.1, 0.2, 0.3
 (`from_effects`); `from_frame` gets them as columns `study`, `hr`, `lo`, `hi`,
-`arm`; the analysis verbs get them with `arm` = x, x, y.  Each case changes one
-thing.
+`arm`; the analysis verbs get them with `arm` = x, x, y.  The simulation cases
+start from the grid `[grid] k = [3], tau2 = [0.0], reps = 5`, `[analysis]
+backends = ["statsmodels"], seed = 1`.  Each case changes one thing.
 
 | case | input | exception | message |
 |---|---|---|---|

@@ -85,7 +85,7 @@ def test_pool_bad_level_is_one_line(bcg_csv: Path, capsys: pytest.CaptureFixture
 
 
 @pytest.mark.parametrize("command", ["reproduce", "backends", "conventions", "compare", "pool",
-                                     "report"])
+                                     "report", "simulate"])
 def test_every_subcommand_help_has_an_example(command: str,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):

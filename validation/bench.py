@@ -7,7 +7,9 @@
     run by Rscript (goal <= 1.10x);
 (c) 10,000 replicates x k = 10: PyMARE batch path vs a per-replicate statsmodels loop
     (goal >= 100x faster) and vs a plain numpy vectorised DL (the limit); wall time and
-    peak memory (tracemalloc).
+    peak memory (tracemalloc);
+(d), (e) simulation studies on Dask: scenarios per second on 1 and 2 workers, memory per
+    worker, per-fit costs and the plan past one machine (validation/bench_simstudy.py).
 
 Timings take the best of several repeats, interleaving the contenders so that
 machine load hits both alike.
@@ -178,11 +180,14 @@ def bench_batch(reps: int = 10_000) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("a", "b", "c"), default=None)
+    parser.add_argument("--only", choices=("a", "b", "c", "d", "e"), default=None)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     print(f"metabridge {mb.__version__}; engines: {', '.join(available_backends())}\n")
-    for key, fn in (("a", bench_facade), ("b", bench_metafor), ("c", bench_batch)):
+    from bench_simstudy import bench_costs, bench_study
+
+    for key, fn in (("a", bench_facade), ("b", bench_metafor), ("c", bench_batch),
+                    ("d", bench_study), ("e", bench_costs)):
         if args.only in (None, key):
             fn()
             print()

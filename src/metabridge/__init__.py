@@ -17,6 +17,7 @@ from .comparison import Comparison
 from .conventions import conventions_table
 from .errors import (
     BackendUnavailableError,
+    ClusterError,
     ConvergenceWarning,
     DataWarning,
     EngineError,
@@ -26,6 +27,7 @@ from .errors import (
     InvalidStudyError,
     MetabridgeError,
     ReviewFileError,
+    StoreError,
     UnknownBackendError,
     UnknownMethodError,
     UnsupportedMethodError,
@@ -34,6 +36,7 @@ from .facade import compare, pool
 from .methods import METHODS
 from .result import PoolResult, RatioView
 from .revman import read_revman
+from .simstudy import SimulationStudy, simulation_study
 from .simulate import Simulation, simulate
 from .studies import StudySet
 
@@ -42,6 +45,7 @@ __version__ = "0.1.0"
 __all__ = [
     "METHODS",
     "BackendUnavailableError",
+    "ClusterError",
     "Comparison",
     "ConvergenceWarning",
     "DataWarning",
@@ -55,6 +59,8 @@ __all__ = [
     "RatioView",
     "ReviewFileError",
     "Simulation",
+    "SimulationStudy",
+    "StoreError",
     "StudySet",
     "UnknownBackendError",
     "UnknownMethodError",
@@ -75,6 +81,7 @@ __all__ = [
     "read_revman",
     "report",
     "simulate",
+    "simulation_study",
     "subgroups",
 ]
 

@@ -1,4 +1,5 @@
-"""Command line: ``metabridge reproduce | backends | conventions | compare | pool | report``."""
+"""Command line: ``metabridge reproduce | backends | conventions | compare | pool | report |
+simulate``."""
 
 from __future__ import annotations
 
@@ -192,6 +193,17 @@ def _example(text: str) -> str:
     return f"example:\n  {text}"
 
 
+def _simulate(args: argparse.Namespace) -> int:
+    from .simstudy import simulation_study
+
+    study = simulation_study(args.grid, store=args.store, workers=args.workers,
+                             scheduler=args.scheduler, progress=args.progress,
+                             retry_failed=args.retry_failed, replicates=args.replicates,
+                             timeout=args.timeout)
+    print(study)
+    return 1 if study.failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="metabridge",
@@ -274,6 +286,30 @@ def build_parser() -> argparse.ArgumentParser:
     shown.add_argument("--format", default="md,html,csv",
                        help="formats, comma separated: md, html, csv (default: %(default)s)")
     report_.set_defaults(run=_report)
+
+    sim = sub.add_parser(
+        "simulate", help="run a grid of simulation scenarios on Dask (docs/simulation.md)",
+        epilog=_example("metabridge simulate grid.toml --store study --workers 2\n"
+                        "  metabridge simulate grid.toml --store study --scheduler "
+                        "tcp://scheduler-host:8786"),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sim.add_argument("grid", help="grid file (TOML): [grid] and [analysis] tables")
+    sim.add_argument("--store", required=True,
+                     help="folder for the results; a rerun resumes where it stopped")
+    where = sim.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None,
+                       help="local worker processes (default: one per core)")
+    where.add_argument("--scheduler", default=None,
+                       help="address of a running Dask scheduler, e.g. tcp://host:8786")
+    sim.add_argument("--timeout", type=float, default=10.0,
+                     help="seconds to wait for the scheduler (default: %(default)s)")
+    sim.add_argument("--retry-failed", action="store_true",
+                     help="run the scenarios recorded as failed again")
+    sim.add_argument("--no-replicates", dest="replicates", action="store_false",
+                     help="keep only the summaries (no per-replicate Parquet files)")
+    sim.add_argument("--no-progress", dest="progress", action="store_false",
+                     help="no progress bar")
+    sim.set_defaults(run=_simulate)
     return parser
 
 

@@ -107,6 +107,16 @@ class DataWarning(UserWarning):
     """
 
 
+class StoreError(MetabridgeError):
+    """A simulation store that cannot hold this study: a file, a folder with other
+    files, or a store made from another grid or seed."""
+
+
+class ClusterError(MetabridgeError):
+    """The Dask cluster cannot be used: dask.distributed missing, or the scheduler
+    unreachable."""
+
+
 class EngineWarning(UserWarning):
     """A warning the engine raised (e.g. an R warning), passed on verbatim."""
 
