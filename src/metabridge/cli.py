@@ -8,7 +8,7 @@ import json
 import math
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,16 +26,39 @@ def _reproduce(args: argparse.Namespace) -> int:
     from .reproduce import reproduce
     from .reproduction_report import write_report
 
+    if args.source is not None:
+        return _reproduce_review(args)
     run = reproduce(args.backend)
     print(f"Reproducing {run.source['citation']}")
     print("Per-study HRs are RECONSTRUCTED to fit the published summaries (the paper does not")
     print("publish them): see validation/reconstruct_ferritin.py and the README.\n")
+    return _show_and_report(run, args, write_report)
+
+
+def _reproduce_review(args: argparse.Namespace) -> int:
+    """``metabridge reproduce SOURCE``: a Cochrane review file's analyses on every engine."""
+    from .revman import read_revman
+    from .revman.report import write_review_report
+    from .revman.reproduce import reproduce_review
+
+    review = read_revman(args.source)
+    run = reproduce_review(review, args.backend)
+    print(f"Reproducing {review.title} ({review.format}: {args.source})")
+    print("Every number RevMan stored, recomputed with RevMan's settings on every engine that "
+          "has the method;\nvalues at full precision, PASS within the tolerance of the format "
+          "(see the report).\n")
+    return _show_and_report(run, args, write_review_report)
+
+
+def _show_and_report(run: Any, args: argparse.Namespace,
+                     write: Callable[[Any, Path, set[str]], list[Path]]) -> int:
+    """Print a reproduction's table and summary, write its report; the exit status."""
     print(run.table())
     print()
     print(run.summary())
     if args.out is not None:
         formats = {f.strip() for f in args.format.split(",") if f.strip()}
-        written = write_report(run, Path(args.out), formats)
+        written = write(run, Path(args.out), formats)
         print(f"\nReport written to {args.out}: " + ", ".join(p.name for p in written))
     missing = bool(run.missing) and args.require_all
     return 0 if run.passed and not missing else 1
@@ -212,10 +235,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     rep = sub.add_parser(
-        "reproduce", help="reproduce Cheng & Song 2025 on every engine",
+        "reproduce", help="reproduce Cheng & Song 2025, or a Cochrane review file, on every "
+        "engine",
         epilog=_example("metabridge reproduce --out report --backend metafor --backend "
-                        "statsmodels"),
+                        "statsmodels\n  metabridge reproduce CD012345StatsDataOnly.rm5 "
+                        "--out report"),
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    rep.add_argument("source", nargs="?", default=None,
+                     help="a Cochrane review file: RevMan 5 .rm5, RevMan 5 CSV export or "
+                     "RevMan Web zip (default: the Cheng & Song 2025 paper)")
     rep.add_argument("--backend", action="append", default=None,
                      help="engine to run (repeatable; default: every registered engine)")
     rep.add_argument("--out", default="metabridge-report",

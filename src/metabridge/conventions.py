@@ -32,6 +32,17 @@ DOWNSTREAM = ("estimate", "se", "ci_low", "ci_high", "z", "p", "pi_low", "pi_hig
 
 CONVENTIONS: tuple[Convention, ...] = (
     Convention(
+        "revman5.chi2_p_series", "RevMan 5", ("q_p",),
+        "RevMan 5 computes the P of the heterogeneity Chi^2 and of the test for subgroup "
+        "differences as 1 - P(df/2, Chi^2/2) by the incomplete-gamma power series, stopped at "
+        "the first term below 1e-6 of the sum: up to ~1e-7 from the exact chi-square tail "
+        "(Fleiss 1993: stored 0.1269422521561745, exact 0.1269421779063).",
+        "PoolResult.q_p stays exact. `metabridge reproduce` checks the P(Chi^2) stored in a "
+        ".rm5 file or RevMan 5 CSV export against this rule applied to each engine's Q "
+        "(metabridge.revman.statistics.revman5_chi2_p, which reproduces the stored Fleiss "
+        "values to 7e-16 and at the CSV's 8 decimals) and shows the exact P beside it.",
+    ),
+    Convention(
         "statsmodels.dl_untruncated", "statsmodels", ("tau2",),
         "combine_effects(method_re='chi2') computes DerSimonian-Laird tau^2 = (Q - df) / c "
         "without truncation, so tau^2 < 0 when Q < df, and pools with that negative value.",

@@ -48,3 +48,12 @@ def p_columns_as_text(frame: pd.DataFrame, p_columns: Iterable[str] = P_COLUMNS)
     for column in set(p_columns) & set(shown.columns):
         shown[column] = shown[column].map(p_value)
     return shown
+
+
+def aligned(rows: list[list[str]]) -> str:
+    """Rows of text cells as columns padded to their widest cell, a rule under the first."""
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
+             for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

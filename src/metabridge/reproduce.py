@@ -22,9 +22,9 @@ import pandas as pd
 from . import datasets
 from ._resources import targets_file
 from .analyses.suite import AnalysisSuite
-from .backends import REGISTRY, get_backend
+from .backends import split_requested
 from .errors import MetabridgeError
-from .formatting import p_value
+from .formatting import aligned, p_value
 
 #: Pooling method and conventions of the paper (RevMan 5 DerSimonian-Laird).
 PAPER_METHOD = "DL"
@@ -201,11 +201,7 @@ class Reproduction:
             cells = [f"{_shown(t, self.values[(i, b)])} {self.status(i, b)}"
                      for b in self.backends]
             rows.append([t.name, t.printed, *cells])
-        widths = [max(len(r[c]) for r in rows) for c in range(len(head))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True))
-                 for r in rows]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        return "\n".join(lines)
+        return aligned(rows)
 
     def summary(self) -> str:
         n = len(self.targets) * len(self.backends)
@@ -232,18 +228,10 @@ def reproduce(
 ) -> Reproduction:
     """Run every published analysis on every requested (default: installed) engine."""
     source, targets = load_targets(targets_path)
-    requested = tuple(backends) if backends is not None else tuple(REGISTRY)
-    usable: list[str] = []
-    missing: dict[str, str] = {}
-    for name in requested:
-        status = get_backend(name).status()
-        if status.available:
-            usable.append(status.name)
-        else:
-            missing[status.name] = status.reason
+    usable, missing = split_requested(backends)
     values = {}
     runs = {(b, o): paper_suite(o, b) for b in usable for o in datasets.OUTCOMES}
     for backend in usable:
         for i, target in enumerate(targets):
             values[(i, backend)] = compute(target, runs[(backend, target.outcome)])
-    return Reproduction(source, targets, tuple(usable), values, missing, runs)
+    return Reproduction(source, targets, usable, values, missing, runs)

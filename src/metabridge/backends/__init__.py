@@ -6,6 +6,7 @@ an engine; each engine is probed on first use and reports why it cannot run.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from importlib import import_module
 
@@ -69,6 +70,20 @@ def available_backends() -> tuple[str, ...]:
     return tuple(name for name in REGISTRY if _probed(name).available)
 
 
+def split_requested(requested: Iterable[str] | None) -> tuple[tuple[str, ...], dict[str, str]]:
+    """(engines that can run here, {engine that cannot: why}) of ``requested`` (default:
+    every registered engine), in the order asked."""
+    usable: list[str] = []
+    missing: dict[str, str] = {}
+    for name in tuple(requested) if requested is not None else tuple(REGISTRY):
+        status = get_backend(name).status()
+        if status.available:
+            usable.append(status.name)
+        else:
+            missing[status.name] = status.reason
+    return tuple(usable), missing
+
+
 def supporting(method: str, *, installed_only: bool = False) -> tuple[str, ...]:
     """Registered engines that offer ``method`` natively."""
     names = available_backends() if installed_only else tuple(REGISTRY)
@@ -103,5 +118,6 @@ __all__ = [
     "capabilities",
     "get_backend",
     "require_backend",
+    "split_requested",
     "supporting",
 ]

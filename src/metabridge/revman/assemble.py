@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ class StudyRow:
     name: str
     inputs: dict[str, float]
     stored: dict[str, Stored] = field(default_factory=dict)
+    rounding: dict[str, float] = field(default_factory=dict)
     subgroup: str | None = None
     year: str | None = None
     estimable: bool = True
@@ -48,6 +50,7 @@ def analysis(
     overall: StoredNumbers,
     subgroups: Mapping[str, StoredNumbers],
     subgroup_test: StoredNumbers,
+    favours: tuple[str | None, str | None] = (None, None),
 ) -> Analysis:
     """Build the Analysis; an analysis without studies is an error naming it."""
     if not rows:
@@ -68,6 +71,9 @@ def analysis(
         not_estimable=tuple(label for label, row in zip(labels, rows, strict=True)
                             if not row.estimable),
         path=path,
+        rounding=pd.DataFrame({column: [row.rounding.get(column, 0.0) for row in rows]
+                               for column in columns}),
+        favours=(favours[0] or "Favours experimental", favours[1] or "Favours control"),
     )
 
 
@@ -78,8 +84,11 @@ def failing(path: str, analysis: str | None = None,
 
 
 def estimable(kind: str, measure: str, inputs: Mapping[str, float]) -> bool:
-    """RevMan's rule for 2x2 data: a ratio (OR, RR, Peto OR) is not estimable when both
-    arms have no events, or both have only events; a risk difference always is."""
+    """RevMan's rule: an O - E study with variance 0 carries no information; for 2x2 data
+    a ratio (OR, RR, Peto OR) is not estimable when both arms have no events, or both
+    have only events, while a risk difference always is."""
+    if kind == "oe":
+        return inputs["variance"] != 0
     if kind != "dichotomous" or measure == "RD":
         return True
     no_events = inputs["events_exp"] == 0 and inputs["events_ctrl"] == 0
@@ -108,3 +117,40 @@ def without_placeholders(numbers: dict[str, Stored], settings: Settings) -> dict
         for field in ("chi2", "chi2_p", "i2"):
             numbers.pop(field, None)
     return numbers
+
+
+def read_inputs(columns: Mapping[str, str], text: Callable[[str], str | None], label: str,
+                kind: str, decimals: int | None,
+                fail: Callable[[str], Callable[[str], Exception]]) -> StudyRow:
+    """A study's inputs from ``text(source)`` for each ``columns`` source -> input.
+
+    Each must be a number; the row also records how much each may have been rounded.
+    """
+    row = StudyRow(name=label, inputs={})
+    for source, column in columns.items():
+        raw = text(source)
+        problem = fail(source)
+        if raw is None:
+            raise problem(f"column missing; {kind} data need it")
+        stored = Stored.parse(raw, decimals, lambda p, f=problem: f(f"study {label!r}: {p}"))
+        if stored is None:
+            raise problem(f"study {label!r}: value is empty; a number is needed")
+        row.inputs[column] = stored.value
+        row.rounding[column] = stored.input_rounding
+    return row
+
+
+def log_of_ratio(row: StudyRow, decimals: int | None, fail: Callable[[str], Exception]) -> None:
+    """Turn a generic-IV ratio (as RevMan stores it) into yi = ln(ratio), in place.
+
+    RevMan stores exp(entered value), a computed number: in a rounding format it is
+    rounded whatever digits the text shows (trailing zeros are dropped), so it carries
+    half a unit of the format's last decimal, moved to the log scale to first order:
+    d ln R = dR / R.
+    """
+    ratio = row.inputs["yi"]
+    if not ratio > 0:
+        raise fail(f"study {row.name!r}: a ratio entered on the log scale must be > 0, "
+                   f"got {ratio}")
+    row.inputs["yi"] = math.log(ratio)
+    row.rounding["yi"] = 0.0 if decimals is None else 0.5 * 10.0 ** -decimals / ratio

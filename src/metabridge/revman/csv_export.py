@@ -15,7 +15,6 @@ analysis says RevMan's default (95%) was assumed.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +26,7 @@ from .assemble import (
     analysis,
     estimable,
     failing,
+    log_of_ratio,
     percent_level,
     without_placeholders,
 )
@@ -119,7 +119,8 @@ class _Outcome(TableAnalysis):
         return analysis(path=self.path, number=self.number, name=self.name,
                         comparison=self.comparison, settings=settings, rows=studies,
                         overall=self.pooled(self.head, settings), subgroups=subgroups,
-                        subgroup_test=test)
+                        subgroup_test=test, favours=(cell(self.head, "Left Graph Label"),
+                                                     cell(self.head, "Right Graph Label")))
 
     def settings(self, grouped: bool) -> Settings:
         head = self.head
@@ -178,18 +179,13 @@ class _Outcome(TableAnalysis):
         return without_placeholders(numbers, settings)
 
     def study(self, row: pd.Series, group: str | None, settings: Settings) -> StudyRow:
-        label = row["name"]
-        inputs = self.inputs(row, label, _INPUTS[settings.data_type], settings.data_type)
+        study = self.inputs(row, row["name"], _INPUTS[settings.data_type], settings.data_type)
         if settings.data_type == "generic" and settings.log_scale:
-            if inputs["yi"] <= 0:
-                raise self.fail("Effect Estimate")(
-                    f"study {label!r}: a ratio must be > 0, got {inputs['yi']}")
-            inputs["yi"] = math.log(inputs["yi"])
-        ok = estimable(settings.data_type, settings.measure, inputs)
-        stored = self.numbers(row, _STUDY) if ok else {}
-        if settings.data_type == "generic":
-            stored.pop("effect", None)
-            stored.pop("se", None)
-        year = cell(row, "Year of study") or None
-        return StudyRow(name=label, inputs=inputs, stored=stored, subgroup=group, year=year,
-                        estimable=ok)
+            log_of_ratio(study, DECIMALS, self.fail("Effect Estimate"))  # the export: ratio
+        study.estimable = estimable(settings.data_type, settings.measure, study.inputs)
+        study.stored = self.numbers(row, _STUDY) if study.estimable else {}
+        if settings.data_type == "generic":  # the effect and SE are the inputs, not results
+            study.stored.pop("effect", None)
+            study.stored.pop("se", None)
+        study.subgroup, study.year = group, cell(row, "Year of study") or None
+        return study

@@ -65,12 +65,23 @@ class Stored:
     """A number RevMan stored: its value, the text it was read from, its precision.
 
     ``decimals`` is the number of decimals the format rounds to (``None``: the file
-    holds the full double, as a .rm5 file does).
+    holds the full double, as a .rm5 file does).  ``cut`` says the text shows all the
+    decimals the format writes, so the number it stands for may have had more.
     """
 
     value: float
     text: str
     decimals: int | None
+    cut: bool = False
+
+    @property
+    def input_rounding(self) -> float:
+        """How far an entered number may be from this text: half a unit in the last
+        decimal if the text may have been cut, else 0.  A text with fewer decimals than
+        the format writes is taken as the number entered (a review author's 1.71 or
+        0.5706); an entered number longer than the format whose rounding happens to
+        end in 0 would be taken as exact too, and its checks could miss by a hair."""
+        return 0.5 * 10.0 ** -self.decimals if self.cut and self.decimals is not None else 0.0
 
     @classmethod
     def parse(
@@ -90,9 +101,12 @@ class Stored:
             number = Decimal(raw)
         except InvalidOperation:
             raise fail(f"{raw!r} is not a number") from None
+        cut = False
         if decimals is not None and number.is_finite():
-            decimals = max(decimals, -int(number.as_tuple().exponent))
-        return cls(float(number), raw, decimals)
+            shown = -int(number.as_tuple().exponent)
+            cut = shown >= decimals
+            decimals = max(decimals, shown)
+        return cls(float(number), raw, decimals, cut)
 
 
 StoredNumbers = Mapping[str, Stored]
@@ -149,6 +163,9 @@ class Analysis:
     per-study ones (by label) -- each a mapping of :data:`POOLED_FIELDS`,
     :data:`TEST_FIELDS` or :data:`STUDY_FIELDS` to :class:`Stored`, empty where
     RevMan stored nothing.  ``not_estimable`` names studies RevMan left out.
+    ``rounding`` holds, per study and input column, how far the entered value may be
+    from the one read (the format rounded it; 0 where the file holds it exactly).
+    ``favours`` are the labels of RevMan's forest plot axis (left, right).
     """
 
     id: str
@@ -162,6 +179,8 @@ class Analysis:
     study_results: Mapping[str, StoredNumbers] = field(default_factory=dict)
     not_estimable: tuple[str, ...] = ()
     path: str = ""
+    rounding: pd.DataFrame | None = None
+    favours: tuple[str, str] = ("Favours experimental", "Favours control")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "overall", _frozen(self.overall))
@@ -187,6 +206,15 @@ class Analysis:
     def has_results(self) -> bool:
         """True if RevMan stored a pooled result (overall or for a subgroup)."""
         return bool(self.overall) or any(bool(v) for v in self.subgroups.values())
+
+    @property
+    def rounded_inputs(self) -> list[tuple[int, str, float]]:
+        """(row, input column, half-unit) of every input the file may have rounded."""
+        if self.rounding is None:
+            return []
+        return [(i, column, float(value)) for column in self.rounding.columns
+                for i, value in enumerate(self.rounding[column]) if value > 0
+                and self.data["label"].iloc[i] not in self.not_estimable]
 
     def studies(self) -> StudySet:
         """The studies RevMan pooled, as a :class:`StudySet` (covariates subgroup, year).

@@ -31,7 +31,14 @@ from pathlib import Path
 
 from ..errors import ReviewFileError
 from . import vocabulary
-from .assemble import StudyRow, analysis, failing, without_placeholders
+from .assemble import (
+    StudyRow,
+    analysis,
+    failing,
+    log_of_ratio,
+    read_inputs,
+    without_placeholders,
+)
 from .model import Analysis, Review, Settings, Stored
 
 FORMAT = "RevMan 5 (.rm5)"
@@ -132,6 +139,8 @@ class _Outcome:
             settings=settings, rows=rows,
             overall=self.pooled(self.element, settings) if settings.totals else {},
             subgroups=subgroups, subgroup_test=test,
+            favours=(self.element.findtext("GRAPH_LABEL_1"),
+                     self.element.findtext("GRAPH_LABEL_2")),
         )
 
     def settings(self) -> Settings:
@@ -193,24 +202,14 @@ class _Outcome:
         if study_id not in self.studies:
             raise self.fail("STUDY_ID")(f"study {study_id!r} is not among the review's studies")
         name, year = self.studies[study_id]
-        inputs = {}
-        for attribute, column in _INPUTS[self.kind].items():
-            fail = failing(self.path, self.where, attribute)
-            stored = Stored.parse(self.attribute(element, attribute), None,
-                                  lambda p, f=fail, n=name: f(f"study {n!r}: {p}"))
-            if stored is None:
-                raise fail(f"study {name!r}: value is empty; a number is needed")
-            inputs[column] = stored.value
+        row = read_inputs(_INPUTS[self.kind], lambda a: self.attribute(element, a), name,
+                          self.kind, None, self.fail)
         if self.kind == "generic" and settings.log_scale:
-            if inputs["yi"] <= 0:
-                raise self.fail("EFFECT_SIZE")(
-                    f"study {name!r}: a ratio entered on the log scale must be > 0, "
-                    f"got {inputs['yi']}")
-            inputs["yi"] = math.log(inputs["yi"])  # RevMan stores the ratio, exp(entered)
+            log_of_ratio(row, None, self.fail("EFFECT_SIZE"))  # RevMan stores exp(entered)
         estimable = element.get("ESTIMABLE", "YES") != "NO"
         stored = self.numbers(element, _STUDY) if estimable else {}
         if self.kind == "generic":  # the effect and SE are the inputs, not results
             stored.pop("effect", None)
             stored.pop("se", None)
-        return StudyRow(name=name, inputs=inputs, stored=stored, subgroup=group, year=year,
-                        estimable=estimable)
+        row.stored, row.subgroup, row.year, row.estimable = stored, group, year, estimable
+        return row

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ReviewFileError
-from .assemble import failing
+from .assemble import StudyRow, failing, read_inputs
 from .model import Stored
 
 
@@ -67,17 +67,7 @@ class TableAnalysis:
         return out
 
     def inputs(self, row: pd.Series, label: str, columns: dict[str, str],
-               kind: str) -> dict[str, float]:
+               kind: str) -> StudyRow:
         """A study's data in ``columns`` (column -> input); each one must be a number."""
-        out = {}
-        for column, field in columns.items():
-            fail = failing(self.path, self.where, column)
-            text = cell(row, column)
-            if text is None:
-                raise fail(f"column missing; {kind} data need it")
-            stored = Stored.parse(text, self.decimals,
-                                  lambda p, f=fail: f(f"study {label!r}: {p}"))
-            if stored is None:
-                raise fail(f"study {label!r}: value is empty; a number is needed")
-            out[field] = stored.value
-        return out
+        return read_inputs(columns, lambda column: cell(row, column), label, kind,
+                           self.decimals, self.fail)

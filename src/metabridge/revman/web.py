@@ -202,12 +202,12 @@ class _Analysis(TableAnalysis):
         if applicability and applicability != _IN_OVERALL:
             raise self.fail("Applicability")(
                 f"study {label!r}: {applicability!r}; metabridge reads {_IN_OVERALL} rows only")
-        inputs = self.inputs(row, label, _INPUTS[settings.data_type], settings.data_type)
-        ok = estimable(settings.data_type, settings.measure, inputs)
-        stored = self.numbers(row, _STUDY) if ok else {}
+        study = self.inputs(row, label, _INPUTS[settings.data_type], settings.data_type)
+        study.estimable = estimable(settings.data_type, settings.measure, study.inputs)
+        stored = self.numbers(row, _STUDY) if study.estimable else {}
         low, high = stored.get("ci_low"), stored.get("ci_high")
         if low and high and low.value == high.value:
             stored = {}  # RevMan's zeros
-        return StudyRow(name=label, inputs=inputs, stored=stored,
-                        subgroup=cell(row, "Subgroup") or None,
-                        year=cell(row, "Study year") or None, estimable=ok)
+        study.stored, study.subgroup = stored, cell(row, "Subgroup") or None
+        study.year = cell(row, "Study year") or None
+        return study
