@@ -9,7 +9,10 @@
     (goal >= 100x faster) and vs a plain numpy vectorised DL (the limit); wall time and
     peak memory (tracemalloc);
 (d), (e) simulation studies on Dask: scenarios per second on 1 and 2 workers, memory per
-    worker, per-fit costs and the plan past one machine (validation/bench_simstudy.py).
+    worker, per-fit costs and the plan past one machine (validation/bench_simstudy.py);
+(f) ``metabridge reproduce``: wall time of the command, and what its figures cost (each
+    figure built once and saved as PNG and SVG), beside the former way of saving them
+    (a tight bounding box per file, SVG text traced as paths) on the same figures.
 
 Timings take the best of several repeats, interleaving the contenders so that
 machine load hits both alike.
@@ -21,6 +24,7 @@ import argparse
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import timeit
@@ -178,16 +182,68 @@ def bench_batch(reps: int = 10_000) -> None:
         print(f"    (numpy DL vs PyMARE DL estimates: max |diff| = {np.abs(check).max():.1e})")
 
 
+def bench_reproduce() -> None:
+    import matplotlib
+
+    from metabridge import figures
+    from metabridge.reporting import NumberLog
+    from metabridge.reproduce import reproduce
+    from metabridge.reproduction_report import build
+
+    print("(f) metabridge reproduce: the whole command, and its figures")
+    with tempfile.TemporaryDirectory() as tmp:
+        wall = _timed(lambda: subprocess.run(
+            [sys.executable, "-m", "metabridge", "reproduce", "--out", f"{tmp}/cmd"],
+            check=True, capture_output=True))
+        print(f"    metabridge reproduce --out DIR (a new process)  {wall:8.2f} s")
+        start = time.perf_counter()
+        run = reproduce()
+        computed = time.perf_counter() - start
+        legacy: list[float] = []
+        add = figures.FigureFolder.add
+
+        def add_and_time_the_former_way(self, stem, caption, draw):  # type: ignore[no-untyped-def]
+            fig = draw()
+            began = time.perf_counter()
+            for suffix in ("png", "svg"):
+                with matplotlib.rc_context({"svg.fonttype": "path"}):
+                    fig.savefig(f"{tmp}/legacy.{suffix}", dpi=figures.DPI, bbox_inches="tight")
+            legacy.append(time.perf_counter() - began)
+            return add(self, stem, caption, lambda: fig)
+
+        folder = figures.FigureFolder(Path(tmp) / "report" / "figures")
+        start = time.perf_counter()
+        build(run, folder, NumberLog())
+        built = time.perf_counter() - start
+        figures.FigureFolder.add = add_and_time_the_former_way  # type: ignore[method-assign]
+        try:
+            build(run, figures.FigureFolder(Path(tmp) / "again" / "figures"), NumberLog())
+        finally:
+            figures.FigureFolder.add = add  # type: ignore[method-assign]
+    costs = folder.costs
+    total = sum(c.total for c in costs)
+    print(f"    in-process: analyses {computed:6.2f} s; report sections {built:6.2f} s, of which "
+          f"{len(costs)} figures ({2 * len(costs)} files) {total:6.2f} s")
+    print(f"    figures: build {sum(c.build for c in costs):6.2f} s, PNG "
+          f"{sum(c.png for c in costs):6.2f} s, SVG {sum(c.svg for c in costs):6.2f} s "
+          f"= {100 * total / (computed + built):4.1f}% of analyses + report")
+    print(f"    saving the same figures the former way (tight bbox, SVG text as paths): "
+          f"{sum(legacy):6.2f} s vs {sum(c.png + c.svg for c in costs):6.2f} s now")
+    for c in costs:
+        print(f"      {c.stem:22s} build {c.build * 1e3:6.0f} ms  png {c.png * 1e3:6.0f} ms  "
+              f"svg {c.svg * 1e3:6.0f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("a", "b", "c", "d", "e"), default=None)
+    parser.add_argument("--only", choices=("a", "b", "c", "d", "e", "f"), default=None)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     print(f"metabridge {mb.__version__}; engines: {', '.join(available_backends())}\n")
     from bench_simstudy import bench_costs, bench_study
 
     for key, fn in (("a", bench_facade), ("b", bench_metafor), ("c", bench_batch),
-                    ("d", bench_study), ("e", bench_costs)):
+                    ("d", bench_study), ("e", bench_costs), ("f", bench_reproduce)):
         if args.only in (None, key):
             fn()
             print()
