@@ -260,11 +260,11 @@ def subgroups_section(ctx: ReportContext) -> None:
             try:
                 test = suite.subgroups(by, rule)  # type: ignore[arg-type]
             except MetabridgeError as exc:
-                tests.append({"tau² rule": words, "Q": "", "df": "", "P": "",
+                tests.append({"tau² rule": words, "Q": "", "df": "", "P": "", "engine": "",
                               "how": f"not computed: {exc}"})
                 continue
             tests.append({"tau² rule": words, "Q": _num(test.q_between, 2), "df": test.df,
-                          "P": p_value(test.p), "how": test.how})
+                          "P": p_value(test.p), "engine": test.backend, "how": test.how})
             ctx.log("subgroup", f"{by} ({rule} tau2)", test.backend,
                     {"q_between": test.q_between, "df": test.df, "p_between": test.p,
                      "tau2_common": test.tau2_common if test.tau2_common is not None

@@ -60,8 +60,10 @@ class AnalysisSuite:
             self.studies, names, self.method, self.backend, self.level))
 
     def subgroups(self, by: str, tau2: Tau2Rule = "separate") -> SubgroupAnalysis:
-        return self._once(("subgroups", by, tau2), lambda: subgroups(
-            self.studies, by, self.method, self.backend, tau2, self.level))
+        """Subgroups on this engine, or (an engine without the mixed-effects model asked
+        for a common tau^2) on the first installed engine that has it."""
+        return self._once(("subgroups", by, tau2), lambda: self._on_an_engine(
+            lambda name: subgroups(self.studies, by, self.method, name, tau2, self.level)))
 
     def heterogeneity_ci(self) -> HeterogeneityCI:
         return self._once(("heterogeneity_ci",), lambda: heterogeneity_ci(
