@@ -75,6 +75,11 @@ def begg_k2() -> Any:
     return mb.begg(studies(2), backend="metafor")
 
 
+def on_pimeta(studies: mb.StudySet, **options: Any) -> Any:
+    need("pimeta")
+    return mb.pool(studies, backend="pimeta", **options)
+
+
 # Cochrane review files: the public Fleiss 1993 fixtures with one thing changed, written
 # where the path (and so the message in docs/errors.md) is the same on every run.
 REVMAN = Path(__file__).resolve().parents[1] / "validation" / "revman"
@@ -422,6 +427,15 @@ CASES = [
     Case("compare-level-95", "`compare(studies, backends=['statsmodels'], level=95)`",
          lambda: mb.compare(studies(), backends=["statsmodels"], level=95), Arg,
          r"did you mean 0.95\?"),
+    Case("pool-pimeta-too-many-studies", "`pool(studies_2001, backend='pimeta')`",
+         lambda: on_pimeta(effects(yi=np.zeros(2001), sei=np.ones(2001), labels=None)),
+         mb.UnsupportedMethodError,
+         r"'pimeta' does not offer 'DL on k = 2001 studies \(it takes at most 2000\)'; "
+         r"engines that do: statsmodels, metafor, pymare"),
+    Case("pool-pimeta-knha-tied-estimates",
+         "`pool(studies, backend='pimeta', test='knha')`, every estimate 0.1",
+         lambda: on_pimeta(effects(yi=[0.1, 0.1, 0.1]), test="knha"), mb.EngineError,
+         r"^pimeta failed: .*every estimate is the same"),
     # ------------------------------------------------------------- analyses
     Case("loo-random-effects-k2", "`leave_one_out(two_studies, 'DL')`",
          lambda: mb.leave_one_out(studies(2), "DL"), Few,

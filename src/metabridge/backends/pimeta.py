@@ -15,7 +15,8 @@ rescaled by a power of two (:func:`_unit`) and checks pimeta's own stopping rule
 at its answer (:func:`_converged`).  pimeta's ``read_rm5``, ``metabin`` and
 ``metacont`` are never called (pimeta.not_called).  Conventions applied:
 pimeta.scaled_input, pimeta.i2_from_tau2, pimeta.begg_pvalue, pimeta.leave1out_ci,
-pimeta.leave1out_fe_i2, pimeta.tables_api, pimeta.peto_q_df.
+pimeta.leave1out_fe_i2, pimeta.tables_api, pimeta.peto_q_df, pimeta.eb_as_pm,
+pimeta.max_studies.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ ITERATIVE = frozenset({"ML", "REML", "EB", "PM"})
 EXACT_KENDALL_MAX_K = 33
 #: Estimators pimeta's leave1out() has; the others are refitted one omission at a time.
 LEAVE1OUT_METHODS = frozenset({"FE", "DL", "ML", "REML"})
+#: pimeta builds and inverts k x k matrices: k = 2000 takes 1-10 s and ~0.3 GB (PM, REML).
+MAX_STUDIES = 2000
 #: pimeta's leave1out() CIs are 95% whatever its alpha argument says.
 LEAVE1OUT_LEVEL = 0.95
 
@@ -129,19 +132,49 @@ def _warn_unconverged(what: str, method: str, tau2: float) -> None:
                   ConvergenceWarning, stacklevel=4)
 
 
-def _rma(yi: np.ndarray, vi: np.ndarray, method: Method, level: float, test: str) -> Any:
-    """pimeta.rma on (yi / c, vi / c^2); returns (fit, c)."""
-    c = _unit(yi, vi)
+@dataclass(frozen=True)
+class _Fitted:
+    """A pimeta.rma fit of (yi / scale, vi / scale^2) and whether it converged.
+
+    ``eb_iterate``: EB's unconverged tau^2 (original units) when PM's root replaced it.
+    """
+
+    fit: Any
+    scale: float
+    converged: bool
+    eb_iterate: float | None = None
+
+
+def _call_rma(y: np.ndarray, v: np.ndarray, method: str, level: float, test: str,
+              mods: np.ndarray | None) -> Any:
     try:
         with np.errstate(divide="ignore", invalid="ignore"):  # its z = b / 0 before the error
-            fit = _engine().rma(yi / c, vi / c**2, method=method.name, test=test, level=level)
+            return _engine().rma(y, v, mods=mods, method=method, test=test, level=level)
     except np.linalg.LinAlgError as exc:  # Hartung-Knapp with a zero residual sum of squares
         raise EngineError(
-            "pimeta", f"rma(method={method.name!r}, test={test!r}) failed in numpy ({exc}); "
+            "pimeta", f"rma(method={method!r}, test={test!r}) failed in numpy ({exc}); "
             "with Hartung-Knapp this happens when every estimate is the same "
             "(zero residual sum of squares)",
         ) from None
-    return fit, c
+
+
+def _rma(yi: np.ndarray, vi: np.ndarray, method: Method, level: float, test: str = "z",
+         mods: np.ndarray | None = None) -> _Fitted:
+    """pimeta.rma on (yi / c, vi / c^2), c = :func:`_unit`, with its convergence checked.
+
+    EB's loop stops after 100 steps, where metafor's (run to 1000) often converges; EB's
+    estimating equation, y'Py k/(k - p) = k, is PM's, y'Py = k - p, so an unconverged
+    EB is replaced by pimeta's PM root (pimeta.eb_as_pm).
+    """
+    c = _unit(yi, vi)
+    y, v = yi / c, vi / c**2
+    design = None if mods is None else np.column_stack([np.ones(len(y)), mods])
+    fit = _call_rma(y, v, method.name, level, test, mods)
+    converged = _converged(y, v, fit.tau2, method.name, design)
+    if method.name == "EB" and not converged:
+        root = _call_rma(y, v, "PM", level, test, mods)
+        return _Fitted(root, c, _converged(y, v, root.tau2, "PM"), fit.tau2 * c**2)
+    return _Fitted(fit, c, converged)
 
 
 class PimetaBackend(EngineBase):
@@ -153,7 +186,7 @@ class PimetaBackend(EngineBase):
     tests = frozenset({"z", "knha", "adhoc"})
     features = frozenset({"leave_one_out", "subgroups_common", "egger_classic",
                           "egger_metafor-rma", "begg"})
-    max_studies = None
+    max_studies = MAX_STUDIES
 
     def status(self) -> BackendStatus:
         return probe_python_engine(self.name, _engine, "pimeta", "pip install 'metabridge[pimeta]'")
@@ -161,14 +194,17 @@ class PimetaBackend(EngineBase):
     def pool(
         self, studies: StudySet, method: Method, level: float, test: str = "z"
     ) -> PoolResult:
-        fit, c = _rma(studies.yi, studies.vi, method, level, test)
-        converged = _converged(np.asarray(fit.yi), np.asarray(fit.vi), fit.tau2, method.name)
-        if not converged:
+        fitted = _rma(studies.yi, studies.vi, method, level, test)
+        fit, c = fitted.fit, fitted.scale
+        if not fitted.converged:
             _warn_unconverged("rma()", method.name, fit.tau2 * c**2)
         df = studies.k - 1
         conventions, extra = [], {"scale": c}
         if method.name in ITERATIVE:
             conventions.append("pimeta.scaled_input")
+        if fitted.eb_iterate is not None:
+            conventions.append("pimeta.eb_as_pm")
+            extra["tau2_eb_iterate"] = fitted.eb_iterate
         pi = None
         if method.random_effects:
             conventions.append("pimeta.i2_from_tau2")
@@ -184,7 +220,7 @@ class PimetaBackend(EngineBase):
             z=fit.zval[0], p=fit.pval[0], pi=pi,
             i2=fit.I2 if df > 0 else nan, h2=fit.H2 if df > 0 else nan,
             q_p=fit.QEp if df > 0 else nan,
-            converged=converged, conventions=conventions, extra=extra,
+            converged=fitted.converged, conventions=conventions, extra=extra,
         )
 
     def pool_batch(
@@ -195,15 +231,16 @@ class PimetaBackend(EngineBase):
         rows, failures = [], []
         for i, (y, v) in enumerate(zip(yi, vi, strict=True)):
             try:
-                fit, c = _rma(y, v, method, level, test)
+                fitted = _rma(y, v, method, level, test)
             except EngineError as exc:
                 failures.append(f"replicate {i}: {exc.engine_message}")
                 rows.append((math.nan,) * 3)
                 continue
-            if not _converged(y / c, v / c**2, fit.tau2, method.name):
+            if not fitted.converged:
                 failures.append(f"replicate {i}: the {method.name} iteration did not converge")
                 rows.append((math.nan,) * 3)
                 continue
+            fit, c = fitted.fit, fitted.scale
             rows.append((fit.b[0] * c, fit.se[0] * c, fit.tau2 * c**2))
         if failures:
             warnings.warn(f"pimeta: {len(failures)} of {len(rows)} replicates gave no result: "
@@ -276,16 +313,16 @@ class PimetaBackend(EngineBase):
         groups = [str(g) for g in studies.covariates[by]]
         levels = sorted(set(groups))
         mods = np.array([[g == name for name in levels[1:]] for g in groups], dtype=float)
-        c = _unit(studies.yi, studies.vi)
-        y, v = studies.yi / c, studies.vi / c**2
-        fit = _engine().rma(y, v, mods=mods, method=method.name, level=level)
-        design = np.column_stack([np.ones(len(y)), mods])
-        if not _converged(y, v, fit.tau2, method.name, design):
+        fitted = _rma(studies.yi, studies.vi, method, level, mods=mods)
+        fit, c = fitted.fit, fitted.scale
+        if not fitted.converged:
             _warn_unconverged("the subgroup model", method.name, fit.tau2 * c**2)
+        how = "pimeta rma(mods = subgroup dummies): omnibus QM test"
+        if fitted.eb_iterate is not None:
+            how += " (EB by PM's root, convention pimeta.eb_as_pm)"
         return SubgroupAnalysis(
             by, "common", method.name, self.name, {}, fit.QM, int(fit.QMdf[0]), fit.QMp,
-            how="pimeta rma(mods = subgroup dummies): omnibus QM test",
-            tau2_common=fit.tau2 * c**2,
+            how=how, tau2_common=fit.tau2 * c**2,
         )
 
     def egger(self, studies: StudySet, variant: EggerVariant) -> EggerTest:
