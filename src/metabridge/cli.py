@@ -98,9 +98,10 @@ DATA_COLUMNS = {
 }
 
 
-def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_data_arguments(parser: argparse.ArgumentParser,
+                        data_help: str = "CSV file, one row per study") -> None:
     """DATA and the column flags: which column plays which role."""
-    parser.add_argument("data", metavar="DATA", help="CSV file, one row per study")
+    parser.add_argument("data", metavar="DATA", help=data_help)
     group = parser.add_argument_group("columns of DATA (columns not named become covariates)")
     group.add_argument("--label", nargs="+", metavar="COLUMN",
                        help="column(s) of study labels; several are joined with a space "
@@ -167,13 +168,33 @@ def _pool(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from .plots.forest_plot import FAVOURS
     from .reporting import report
+    from .revman import is_review_file
 
+    if is_review_file(args.data):
+        return _report_review(args)
     labels = dict(_key_value(item, "--group-label") for item in args.group_label or ())
     written = report(
         _read_studies(args), args.out, method=args.method, backend=args.backend, by=args.by,
         test=args.test, level=args.level, labels=labels,
         favours=tuple(args.favours) if args.favours else FAVOURS, title=args.title,
         formats=args.format.split(","), source=str(args.data))
+    print(f"Report written to {args.out}: " + ", ".join(p.name for p in written))
+    return 0
+
+
+def _report_review(args: argparse.Namespace) -> int:
+    """``metabridge report REVIEW``: each analysis as RevMan pooled it."""
+    from .reporting import report_review
+    from .revman import read_revman
+
+    given = [f"--{role.replace('_', '-')}" for role in (*DATA_COLUMNS, "by", "group_label")
+             if getattr(args, role, None)]
+    if given:
+        raise InvalidArgumentError(
+            f"{', '.join(given)} do(es) not apply to a RevMan file: its analyses carry their "
+            "own data, subgroups and settings (choose analyses with --analysis)")
+    written = report_review(read_revman(args.data), args.out, backend=args.backend,
+                            analyses=args.analysis, formats=args.format.split(","))
     print(f"Report written to {args.out}: " + ", ".join(p.name for p in written))
     return 0
 
@@ -292,13 +313,16 @@ def build_parser() -> argparse.ArgumentParser:
     pool_.set_defaults(run=_pool)
 
     report_ = sub.add_parser(
-        "report", help="the full report of a CSV: HTML, Markdown, CSV, figures (PNG + SVG)",
+        "report", help="the full report of a CSV or a RevMan file: HTML, Markdown, CSV, "
+        "figures (PNG + SVG)",
         epilog=_example(
             "metabridge report hackshaw.csv --label author year --yi yi --vi vi --measure OR \\\n"
             "      --method REML --backend metafor --by design \\\n"
-            "      --group-label \"design=Study design\" --out hackshaw-report"),
+            "      --group-label \"design=Study design\" --out hackshaw-report\n"
+            "  metabridge report review.rm5 --analysis 1.1 --analysis 1.2 --out review-report"),
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    _add_data_arguments(report_)
+    _add_data_arguments(report_, "CSV file (one row per study), or a RevMan file: .rm5, "
+                        "RevMan 5 CSV export or RevMan Web zip (recognised by content)")
     _add_pooling_arguments(report_, one_backend=True)
     shown = report_.add_argument_group("report")
     shown.add_argument("--out", default="metabridge-report",
@@ -311,6 +335,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="labels under the forest plots' axis (default: RevMan's "
                        "'Favours [experimental]' 'Favours [control]')")
     shown.add_argument("--title", default=None, help="title of the report")
+    shown.add_argument("--analysis", action="append", metavar="ID",
+                       help="for a RevMan file (.rm5, RevMan 5 CSV export, RevMan Web zip): "
+                       "the analysis to report, e.g. 1.2 (repeatable; default: every one); "
+                       "each is pooled with RevMan's own method, model and level")
     shown.add_argument("--format", default="md,html,csv",
                        help="formats, comma separated: md, html, csv (default: %(default)s)")
     report_.set_defaults(run=_report)

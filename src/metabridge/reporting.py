@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -36,6 +36,9 @@ from .plots.common import measure_name, readable, study_intervals
 from .plots.forest_plot import FAVOURS, WEIGHTS_NOTE, default_title
 from .result import STAT_FIELDS, PoolResult
 from .studies import RATIO_MEASURES, StudySet
+
+if TYPE_CHECKING:
+    from .revman import Review
 
 #: Report formats and the files they write.
 FORMATS = {"md": "report.md", "html": "report.html", "csv": "numbers.csv"}
@@ -499,4 +502,61 @@ def report(
     return write_folder(folder, doc, numbers.frame(), chosen, {"studies.csv": studies.to_frame()})
 
 
-__all__ = ["SECTIONS", "ReportSpec", "Section", "add_analysis", "report"]
+def report_review(
+    review: Review,
+    out: str | Path = "metabridge-report",
+    *,
+    backend: str = DEFAULT_BACKEND,
+    analyses: Iterable[str] | None = None,
+    engines: Iterable[str] | None = None,
+    formats: Iterable[str] = ("md", "html", "csv"),
+) -> list[Path]:
+    """The full report of each analysis of a Cochrane review file (default: every one).
+
+    Each analysis is pooled as RevMan pooled it (its method and model, its confidence
+    level, its subgroups, its "favours" labels); where ``backend`` lacks RevMan's method
+    (e.g. Mantel-Haenszel) the first installed engine that has it runs the analysis,
+    and the report says so.
+    """
+    from .backends import supporting
+    from .revman.report import spec_of
+    from .revman.reproduce import rerun
+
+    chosen = check_formats(formats)
+    ids = [a.id for a in review]
+    unknown = [str(a) for a in analyses or () if str(a) not in ids]
+    if unknown:
+        raise InvalidArgumentError(f"no analysis {unknown} in {review.path}; analyses: {ids}")
+    wanted = [review[str(a)] for a in analyses] if analyses is not None else list(review)
+    names = None if engines is None else tuple(engines)
+    folder = prepare_folder(out)
+    doc = Document(f"Meta-analyses of {review.title}")
+    doc.para(f"Source: {review.path} ({review.format}); {len(wanted)} of {len(review)} "
+             "analyses, each pooled with RevMan's settings.")
+    figures = FigureFolder(folder / "figures") if chosen & {"md", "html"} else None
+    numbers = NumberLog()
+    for analysis in wanted:
+        doc.heading(f"Analysis {analysis.title}", 2)
+        doc.para(f"{analysis.settings.describe()}; {analysis.k} studies.")
+        run = rerun(analysis, backend)
+        if run.unsupported and run.method:
+            others = supporting(run.method, installed_only=True)
+            if others:
+                doc.note(f"{backend} has no {run.method}: the analysis runs on {others[0]}.")
+                run = rerun(analysis, others[0])
+        if not run.ran:
+            doc.note(f"Not computed: {run.unsupported or run.error}")
+            continue
+        spec = spec_of(run, names if names is not None else _installed())
+        add_analysis(doc, spec, figures, numbers, suite=run.suite, level=3)
+    return write_folder(folder, doc, numbers.frame(), chosen,
+                        {"analyses.csv": review.to_frame()})
+
+
+def _installed() -> tuple[str, ...]:
+    from .backends import available_backends
+
+    return available_backends()
+
+
+__all__ = ["SECTIONS", "ReportSpec", "Section", "add_analysis", "report", "report_review"]

@@ -32,18 +32,36 @@ def read_revman(path: str | Path) -> Review:
     source = Path(path)
     if not source.is_file():
         raise ReviewFileError(str(path), "no such file")
-    if is_data_package(source):
-        return read_web(source)
-    with source.open("rb") as handle:
-        head = handle.read(4096)
-    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
-    if text.startswith(b"<"):
-        return read_rm5(source)
-    if text[:200].lower().replace(b'"', b"").startswith(_CSV_HEADER):
-        return read_csv_export(source)
+    kind = _kind(source)
+    if kind is not None:
+        return _READERS[kind](source)
     raise ReviewFileError(
         str(path), "not a RevMan file: neither RevMan 5 XML (.rm5), a RevMan 5 'Data and "
         "analyses' CSV export (first column 'Comparison Number') nor a RevMan Web zip")
 
 
-__all__ = ["FORMATS", "Analysis", "Review", "Settings", "Stored", "read_revman"]
+def _kind(source: Path) -> str | None:
+    """'web', 'rm5' or 'csv' from the file's content; None for anything else."""
+    if is_data_package(source):
+        return "web"
+    with source.open("rb") as handle:
+        head = handle.read(4096)
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if text.startswith(b"<"):
+        return "rm5"
+    if text[:200].lower().replace(b'"', b"").startswith(_CSV_HEADER):
+        return "csv"
+    return None
+
+
+_READERS = {"web": read_web, "rm5": read_rm5, "csv": read_csv_export}
+
+
+def is_review_file(path: str | Path) -> bool:
+    """True if ``path`` is a file :func:`read_revman` recognises by its content."""
+    source = Path(path)
+    return source.is_file() and _kind(source) is not None
+
+
+__all__ = ["FORMATS", "Analysis", "Review", "Settings", "Stored", "is_review_file",
+           "read_revman"]
