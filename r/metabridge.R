@@ -32,29 +32,63 @@ mb_capture <- function(expr) {
   list(value = value, error = NULL, warnings = warnings)
 }
 
-# The numbers of a fitted rma.uni model that PoolResult needs (with predict()'s
+# metafor reads its `level` argument as a percentage when >= 1, as a proportion
+# when in (0.5, 1), and as alpha (!) when <= 0.5 (metafor:::.level).  So a level
+# above 0.5 is passed as the proportion (alpha = 1 - level, exactly), one in
+# [0.01, 0.5] as a percentage, and one below 0.01 cannot be passed at all: NA.
+mb_level <- function(level) {
+  if (level > 0.5) level else if (100 * level >= 1) 100 * level else NA_real_
+}
+
+# CI and prediction interval of an intercept-only fit at `level`.  metafor's own
+# (rma's CI, predict()'s PI, with the level passed explicitly: predict() would
+# re-read the fit's stored alpha as a level) when it can represent the level;
+# otherwise computed here with the critical value predict.rma() uses (normal, or
+# t on the fit's ddf for Hartung-Knapp), flagged as `intervals_here`.
+mb_intervals <- function(fit, level) {
+  random <- !(fit$tau2.fix || fit$method %in% c("FE", "EE", "CE"))
+  as_metafor <- mb_level(level)
+  if (!is.na(as_metafor)) {
+    pred <- if (random) predict(fit, level = as_metafor) else NULL
+    return(list(ci_lb = as.numeric(fit$ci.lb), ci_ub = as.numeric(fit$ci.ub),
+                pi_lb = if (random) as.numeric(pred$pi.lb) else NA_real_,
+                pi_ub = if (random) as.numeric(pred$pi.ub) else NA_real_,
+                intervals_here = FALSE))
+  }
+  crit <- if (fit$test %in% c("knha", "adhoc", "t")) qt((1 + level) / 2, df = fit$ddf)
+          else qnorm((1 + level) / 2)
+  est <- as.numeric(coef(fit))
+  half_pi <- crit * sqrt(fit$se^2 + fit$tau2)
+  list(ci_lb = est - crit * fit$se, ci_ub = est + crit * fit$se,
+       pi_lb = if (random) est - half_pi else NA_real_,
+       pi_ub = if (random) est + half_pi else NA_real_, intervals_here = TRUE)
+}
+
+# rma() at `level` (any level in (0, 1); see mb_level).
+mb_fit <- function(yi, vi, method, level, test = "z") {
+  as_metafor <- mb_level(level)
+  rma(yi = yi, vi = vi, method = method, level = if (is.na(as_metafor)) 95 else as_metafor,
+      test = test, control = mb_control)
+}
+
+# The numbers of a fitted rma.uni model that PoolResult needs (with the
 # prediction interval for random-effects models).
-mb_fit_numbers <- function(fit) {
-  k <- fit$k
-  pred <- if (fit$tau2.fix || fit$method %in% c("FE", "EE", "CE")) NULL else predict(fit)
-  list(pi_lb = if (is.null(pred)) NA_real_ else as.numeric(pred$pi.lb),
-       pi_ub = if (is.null(pred)) NA_real_ else as.numeric(pred$pi.ub),estimate = as.numeric(coef(fit)), se = as.numeric(fit$se),
-       ci_lb = as.numeric(fit$ci.lb), ci_ub = as.numeric(fit$ci.ub),
-       zval = as.numeric(fit$zval), pval = as.numeric(fit$pval),
-       tau2 = as.numeric(fit$tau2), i2 = as.numeric(fit$I2), h2 = as.numeric(fit$H2),
-       q = as.numeric(fit$QE), q_p = as.numeric(fit$QEp), k = as.integer(k),
-       weights = as.numeric(weights(fit)), test = fit$test,
-       converged = TRUE)
+mb_fit_numbers <- function(fit, level) {
+  c(mb_intervals(fit, level),
+    list(estimate = as.numeric(coef(fit)), se = as.numeric(fit$se),
+         zval = as.numeric(fit$zval), pval = as.numeric(fit$pval),
+         tau2 = as.numeric(fit$tau2), i2 = as.numeric(fit$I2), h2 = as.numeric(fit$H2),
+         q = as.numeric(fit$QE), q_p = as.numeric(fit$QEp), k = as.integer(fit$k),
+         weights = as.numeric(weights(fit)), test = fit$test, converged = TRUE))
 }
 
 # One random- or fixed-effects model: rma(yi, vi, method, level, test).
 mb_rma <- function(yi, vi, method, level, test = "z") {
-  res <- mb_capture(rma(yi = yi, vi = vi, method = method, level = 100 * level,
-                        test = test, control = mb_control))
+  res <- mb_capture(mb_fit(yi, vi, method, level, test))
   if (!is.null(res$error)) {
     return(list(error = res$error, warnings = res$warnings))
   }
-  out <- mb_fit_numbers(res$value)
+  out <- mb_fit_numbers(res$value, level)
   out$converged <- !any(grepl("converge", res$warnings, ignore.case = TRUE))
   c(out, list(error = NULL, warnings = res$warnings))
 }
@@ -71,30 +105,33 @@ mb_leave1out <- function(yi, vi, method, level, test = "z") {
 # Subgroups with a separate tau^2 per subgroup (RevMan / meta convention):
 # one rma() per subgroup, then the Q-between test on the subgroup estimates.
 # A one-study subgroup is its own estimate (tau^2 = 0), as in RevMan and meta.
+# `fits` is an unnamed list in the order of `groups` (group names never become
+# list names, so a group called "error" cannot pose as a field).  A subgroup
+# whose fit fails keeps its error in its entry; the others are kept, and the
+# Q-between test, which needs every subgroup, is then left out (NA).
 mb_subgroups_separate <- function(yi, vi, group, method, level, test = "z") {
   groups <- unique(group)
-  fits <- lapply(groups, function(g) {
+  fits <- unname(lapply(groups, function(g) {
     in_g <- group == g
     mb_rma(yi[in_g], vi[in_g], if (sum(in_g) > 1) method else "FE", level, test)
-  })
-  names(fits) <- groups
-  failed <- Filter(function(f) !is.null(f$error), fits)
-  if (length(failed) > 0) return(list(error = failed[[1]]$error, warnings = character()))
-  est <- vapply(fits, function(f) f$estimate, numeric(1))
-  se <- vapply(fits, function(f) f$se, numeric(1))
-  between <- rma(yi = est, sei = se, method = "FE")
-  list(groups = groups, fits = fits,
-       between = list(q = as.numeric(between$QE), df = length(groups) - 1L,
-                      q_p = as.numeric(between$QEp)),
-       error = NULL, warnings = character())
+  }))
+  between <- list(q = NA_real_, df = length(groups) - 1L, q_p = NA_real_)
+  if (all(vapply(fits, function(f) is.null(f$error), logical(1)))) {
+    est <- vapply(fits, function(f) f$estimate, numeric(1))
+    se <- vapply(fits, function(f) f$se, numeric(1))
+    fe <- rma(yi = est, sei = se, method = "FE")
+    between <- list(q = as.numeric(fe$QE), df = length(groups) - 1L,
+                    q_p = as.numeric(fe$QEp))
+  }
+  list(groups = groups, fits = fits, between = between, error = NULL, warnings = character())
 }
 
 # Subgroups with a common tau^2 (metafor's mixed-effects model): the omnibus
 # test of the factor moderator, QM on G - 1 df.
 mb_subgroups_common <- function(yi, vi, group, method, level, test = "z") {
+  # (QM does not depend on the level; metafor's default 95 stands in for any level.)
   res <- mb_capture(rma(yi = yi, vi = vi, mods = ~ factor(group, levels = unique(group)),
-                        method = method, level = 100 * level, test = test,
-                        control = mb_control))
+                        method = method, test = test, control = mb_control))
   if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
   fit <- res$value
   list(qm = as.numeric(fit$QM), qm_df = as.integer(fit$QMdf[1]), qm_p = as.numeric(fit$QMp),
@@ -133,7 +170,9 @@ mb_ranktest <- function(yi, vi, method = "REML") {
 
 # A batch of independent meta-analyses (one per row of the reps x k matrices
 # y and v), fitted in one call from Python: the simulation path.  A replicate
-# whose fit fails gives NA and its message; nothing else is lost.
+# whose fit fails gives NA and its message; so does a replicate with a missing
+# or infinite value (rma() would silently pool it on fewer studies); nothing
+# else is lost.
 mb_rma_batch <- function(y, v, k, method, level, test = "z") {
   y <- matrix(y, ncol = k, byrow = TRUE)
   v <- matrix(v, ncol = k, byrow = TRUE)
@@ -141,10 +180,14 @@ mb_rma_batch <- function(y, v, k, method, level, test = "z") {
   out <- matrix(NA_real_, nrow = reps, ncol = 3)
   failures <- character()
   for (i in seq_len(reps)) {
-    fit <- tryCatch(
-      suppressWarnings(rma.uni(yi = y[i, ], vi = v[i, ], method = method, level = 100 * level,
-                               test = test, control = mb_control)),
-      error = function(e) conditionMessage(e))
+    bad <- which(!is.finite(y[i, ]) | !is.finite(v[i, ]))
+    fit <- if (length(bad) > 0) {
+      sprintf("study %d has a missing or infinite yi or vi (not pooled on fewer studies)",
+              bad[1])
+    } else {
+      tryCatch(suppressWarnings(mb_fit(y[i, ], v[i, ], method, level, test)),
+               error = function(e) conditionMessage(e))
+    }
     if (is.character(fit)) {
       failures <- c(failures, sprintf("replicate %d: %s", i, fit))
     } else {
@@ -158,13 +201,28 @@ mb_rma_batch <- function(y, v, k, method, level, test = "z") {
 # Q-profile confidence intervals for tau^2, tau, I^2 and H^2: confint(), with
 # uniroot run to tol = 1e-12 (the default, 1.2e-4, moves the I^2 bound of the
 # BCG data from 81.9206 to 81.9177; convention "metafor.tolerance").
+# confint() searches tau^2 in [0, max(100, 10 tau^2)] and returns the end of that
+# range as the bound when the root lies beyond it (ub.sign ">"; e.g. k = 2).  The
+# search range here is made to contain the root: the generalised Q satisfies
+# Q(tau^2) < SS / tau^2 with SS the unweighted sum of squares about the mean (the
+# weighted mean minimises the weighted sum of squares, and every weight
+# 1 / (vi + tau^2) is below 1 / tau^2), so Q(2 SS / crit) < crit / 2 for the lower
+# chi-square quantile crit.  A bound still at the end of the range is an error.
 mb_confint <- function(yi, vi, method, level) {
   res <- mb_capture({
     fit <- rma(yi = yi, vi = vi, method = method, control = mb_control)
-    confint(fit, level = 100 * level, control = list(tol = 1e-12, maxiter = 1000))$random
+    crit <- qchisq((1 - level) / 2, df = fit$k - 1)
+    upper <- max(100, 10 * fit$tau2, 2 * sum((yi - mean(yi))^2) / crit)
+    confint(fit, level = mb_level(level),
+            control = list(tol = 1e-12, maxiter = 1000, tau2.max = upper))
   })
   if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
   ci <- res$value
+  if (identical(ci$ub.sign, ">") || identical(ci$lb.sign, ">")) {
+    return(list(error = "the Q-profile bound for tau^2 lies beyond the searched range",
+                warnings = res$warnings))
+  }
+  ci <- ci$random
   list(estimate_ci = as.numeric(ci[, 1]), ci_lb_ci = as.numeric(ci[, 2]),
        ci_ub_ci = as.numeric(ci[, 3]), error = NULL, warnings = res$warnings)
 }

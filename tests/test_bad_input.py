@@ -172,6 +172,22 @@ def store_of_seed_1() -> Path:
     shutil.rmtree(path, ignore_errors=True)
     Store(path, load_grid(SIM_GRID)).create()
     return path
+def mixed_groups_on_metafor(tau2: str) -> Any:
+    need("metafor")
+    return mb.subgroups(studies().with_columns(arm=[1, "1", 2]), "arm", backend="metafor",
+                        tau2=tau2)
+
+
+def metafor_beyond_memory() -> Any:
+    """20,000 studies with REML on metafor, as if 8 GiB were available (never run)."""
+    from unittest import mock
+
+    from metabridge.backends import metafor
+
+    need("metafor")
+    many = mb.StudySet.from_effects(np.linspace(-1, 1, 20_000), vi=np.full(20_000, 0.1))
+    with mock.patch.object(metafor, "available_bytes", return_value=8 * 2**30):
+        return mb.pool(many, "REML", "metafor")
 
 
 class Case(NamedTuple):
@@ -394,6 +410,14 @@ CASES = [
     Case("groupby-missing-value", "`groupby('arm')` where arm of B is None",
          lambda: studies().with_columns(arm=["x", None, "y"]).groupby("arm"), Study,
          r"^study 'B', field 'arm': missing value"),
+    Case("groupby-1-and-str-1", "`groupby('arm')` where arm is 1, '1', 2",
+         lambda: studies().with_columns(arm=[1, "1", 2]).groupby("arm"), Study,
+         r"^study 'B', field 'arm': '1' \(str\) and 1 \(int, study 'A'\) print alike but "
+         r"are different subgroups; give the column one type"),
+    Case("groupby-1-and-1.0", "`groupby('arm')` where arm is 1, 1.0, 'y' (one column)",
+         lambda: studies().with_columns(arm=[1, 1.0, "y"]).groupby("arm"), Study,
+         r"^study 'B', field 'arm': 1.0 \(float\) and 1 \(int, study 'A'\) are equal, so "
+         r"one subgroup printed two ways"),
     Case("with-columns-wrong-length", "`with_columns(arm=['x', 'y'])` on 3 studies",
          lambda: studies().with_columns(arm=["x", "y"]), Study,
          r"^field 'arm': 2 values for 3 studies"),
@@ -453,6 +477,27 @@ CASES = [
     Case("subgroups-missing-value", "`subgroups(studies, by='arm')`, arm of B is None",
          lambda: mb.subgroups(studies().with_columns(arm=["x", None, "y"]), "arm"), Study,
          r"^study 'B', field 'arm': missing value"),
+    Case("subgroups-1-and-str-1", "`subgroups(studies, by='arm')`, arm is 1, '1', 2",
+         lambda: mb.subgroups(studies().with_columns(arm=[1, "1", 2]), "arm"), Study,
+         r"^study 'B', field 'arm': '1' \(str\) and 1 \(int, study 'A'\) print alike"),
+    Case("subgroups-1-and-str-1-metafor",
+         "`subgroups(studies, by='arm', backend='metafor')`, arm is 1, '1', 2",
+         lambda: mixed_groups_on_metafor("separate"), Study,
+         r"^study 'B', field 'arm': '1' \(str\) and 1 \(int, study 'A'\) print alike"),
+    Case("subgroups-1-and-str-1-metafor-common",
+         "`subgroups(..., backend='metafor', tau2='common')`, arm is 1, '1', 2",
+         lambda: mixed_groups_on_metafor("common"), Study,
+         r"^study 'B', field 'arm': '1' \(str\) and 1 \(int, study 'A'\) print alike"),
+    Case("subgroups-true-and-1", "`subgroups(studies, by='arm', tau2='common')`, arm is "
+         "True, 1, 2",
+         lambda: mb.subgroups(studies().with_columns(arm=[True, 1, 2]), "arm", tau2="common"),
+         Study, r"^study 'B', field 'arm': 1 \(int\) and True \(bool, study 'A'\) are equal"),
+    Case("metafor-k-beyond-memory",
+         "`pool(20,000 studies, 'REML', 'metafor')` with 8 GiB of memory available",
+         metafor_beyond_memory, mb.ResourceLimitError,
+         r"^metafor cannot run REML on k = 20000 studies here: its rma\(\) builds k x k "
+         r"matrices and would need about 51.3 GB, more than 50% of the 8.6 GB of memory "
+         r"available now; engines that can: .*pymare"),
     Case("subgroups-tau2-unknown", "`subgroups(studies, by='arm', tau2='pooled')`",
          lambda: mb.subgroups(studies(), "arm", tau2="pooled"), Arg,
          r"tau2 must be 'separate' or 'common', got 'pooled'"),
@@ -659,6 +704,9 @@ ACCEPTED = {
     "single-label-string": lambda: mb.StudySet.from_effects([0.1], sei=[0.1], labels="A"),
     "scalar-covariate": lambda: ratios(country="US"),
     "fixed-effect-k1": lambda: mb.pool(studies(1), "FE"),
+    # metafor reads a level <= 0.5 as alpha and cannot take one below 1 % (issue 9).
+    "metafor-level-0.005": lambda: need("metafor") or mb.pool(studies(), "DL", "metafor",
+                                                              level=0.005),
 }
 
 
@@ -734,6 +782,7 @@ MetabridgeError
 ├── UnknownMethodError       (also ValueError) not one of the canonical methods
 ├── UnknownBackendError      (also ValueError) not a registered engine
 ├── UnsupportedMethodError   the engine lacks the method; names engines that have it
+│   └── ResourceLimitError   the data set exceeds what the engine can hold here
 ├── BackendUnavailableError  the engine cannot run here; says why
 ├── EngineError              the engine itself failed; carries its message
 ├── StoreError               a simulation store that cannot hold the study

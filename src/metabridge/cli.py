@@ -153,8 +153,11 @@ def _add_pooling_arguments(parser: argparse.ArgumentParser, *, one_backend: bool
 def _compare(args: argparse.Namespace) -> int:
     from .facade import compare
 
-    print(compare(_read_studies(args), methods=args.methods, backends=args.backend))
-    return 0
+    comparison = compare(_read_studies(args), methods=args.methods, backends=args.backend)
+    print(comparison)
+    for backend, method, error in comparison.failed:
+        print(f"metabridge: {backend}/{method} failed: {error}", file=sys.stderr)
+    return 1 if comparison.failed else 0
 
 
 def _pool(args: argparse.Namespace) -> int:
@@ -290,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     cmp_ = sub.add_parser(
         "compare", help="pool a CSV with every engine and method",
+        description="Pool a CSV with every engine and method. Exit 0 when every fit ran, 1 "
+        "when an engine failed on some fit (its rows are listed as FAILED, all others are "
+        "shown), 2 on a usage or input error.",
         epilog=_example("metabridge compare trials.csv --label study --ratio hr --lower lo "
                         "--upper hi --methods FE DL REML"),
         formatter_class=argparse.RawDescriptionHelpFormatter)

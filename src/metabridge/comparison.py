@@ -21,21 +21,34 @@ TOLERANCE = 1e-8
 
 @dataclass(frozen=True)
 class Comparison:
-    """Every (backend, method) result, plus the pairs that could not run and why."""
+    """Every (backend, method) result, plus the pairs that could not run and why.
+
+    ``skipped``: (backend, "method/test", reason) the engine does not offer;
+    ``failed``: (backend, "method/test", error) the engine offers but failed on
+    these data (e.g. an estimator that did not converge) -- every other result is kept.
+    """
 
     results: tuple[PoolResult, ...]
     skipped: tuple[tuple[str, str, str], ...] = ()
     harmonised: bool = False
+    failed: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def table(self) -> pd.DataFrame:
-        """Tidy table: one row per (backend, method), one column per statistic."""
+        """Tidy table: one row per (backend, method, test), one column per statistic;
+        a failed fit is a row of NaN statistics with the engine's error in ``error``."""
         rows = [
             {"backend": r.backend, "method": r.method, "test": r.test, "k": r.k}
             | {f: getattr(r, f) for f in STAT_FIELDS}
-            | {"converged": r.converged, "derived": ", ".join(sorted(r.derived))}
+            | {"converged": r.converged, "derived": ", ".join(sorted(r.derived)), "error": ""}
             for r in self.results
         ]
+        k = self.results[0].k if self.results else np.nan
+        for backend, method_test, error in self.failed:
+            method, test = method_test.split("/")
+            rows.append({"backend": backend, "method": method, "test": test, "k": k}
+                        | dict.fromkeys(STAT_FIELDS, np.nan)
+                        | {"converged": False, "derived": "", "error": error})
         return pd.DataFrame(rows)
 
     def pivot(self, quantity: str = "estimate") -> pd.DataFrame:
@@ -78,7 +91,7 @@ class Comparison:
         return diffs[~diffs["agree"]].reset_index(drop=True) if not diffs.empty else diffs
 
     def __str__(self) -> str:
-        shown = p_columns_as_text(self.table.drop(columns=["derived"]))
+        shown = p_columns_as_text(self.table.drop(columns=["derived", "error"]))
         text = [shown.to_string(index=False, float_format=lambda x: f"{x:.6g}")]
         diffs = self.differences()
         if not diffs.empty:
@@ -91,6 +104,8 @@ class Comparison:
                 text.append(worst.to_string(index=False))
         for backend, method, reason in self.skipped:
             text.append(f"skipped {backend}/{method}: {reason}")
+        for backend, method, error in self.failed:
+            text.append(f"FAILED {backend}/{method}: {error}")
         return "\n".join(text)
 
     def _repr_html_(self) -> str:

@@ -161,12 +161,39 @@ CONVENTIONS: tuple[Convention, ...] = (
 
     Convention(
         "metafor.large_k", "metafor", ("k",),
-        "rma() builds k x k weight and projection matrices, so time and memory grow with "
-        "k^2: k = 10,000 studies takes ~20 s and several GB here, against milliseconds for "
-        "statsmodels and PyMARE.",
-        "Nothing is changed; large data sets are pooled as metafor pools them. For many "
-        "data sets (simulations) metabridge sends whole batches to R in one call.",
+        "rma() builds k x k weight and projection matrices, so memory grows with k^2 and "
+        "time with k^3: peak memory measured at 8.6 k x k double matrices for DL (620 MB at "
+        "k = 3000), 12.4 for REML (400 MB at k = 2000; 80 s), 23.9 for the REML subgroup "
+        "model (validation/metafor_memory.py); issue 9 saw 22 GB for k = 20,000.",
+        "Before each call metabridge estimates the peak (10 matrices, 16 for ML/REML/EB, 12 "
+        "and 28 for the common-tau^2 subgroup model, plus 64 MB) and raises "
+        "ResourceLimitError, naming the engines that can pool that k, when it exceeds half "
+        "the memory available (MemAvailable, or a cgroup limit). With 22 GB available that "
+        "is k > 11,690 for DL and k > 9,241 for REML. For many data sets (simulations) "
+        "metabridge sends whole batches to R in one call.",
     ),
+    Convention(
+        "metafor.level", "metafor", ("ci_low", "ci_high", "pi_low", "pi_high"),
+        "The level argument is read as a percentage when >= 1, as a proportion when in "
+        "(0.5, 1) and as alpha when <= 0.5, so 100 * level <= 1 gives the wrong interval "
+        "(level = 0.005 became a 50% CI) and no level below 1% can be expressed; predict() "
+        "re-reads the fit's stored alpha, so a PI below 50% came out at 1 - level.",
+        "metabridge passes a level above 0.5 as the proportion, one in [0.01, 0.5] as a "
+        "percentage, and gives the level to predict() explicitly. Below 1% the CI and PI are "
+        "computed from metafor's estimate, SE and tau^2 with the quantile metafor uses "
+        "(normal, or t on k - 1 df for Hartung-Knapp), listed in derived; heterogeneity CIs "
+        "then come from metabridge's own Q-profile.",
+    ),
+    Convention(
+        "metafor.confint_range", "metafor", ("tau2",),
+        "confint() searches the Q-profile bounds for tau^2 in [0, max(100, 10 tau^2)] and "
+        "returns the end of that range, marked only by a '>' in print(), when a bound lies "
+        "beyond it (e.g. the upper bound for k = 2).",
+        "metabridge searches up to 2 SS / q, with SS the unweighted sum of squares of the "
+        "effects and q the lower chi-square quantile: Q_gen(tau^2) < SS / tau^2, so the root "
+        "lies inside; a bound still at the end of the range raises EngineError.",
+    ),
+
     Convention(
         "pymare.i2_from_q", "pymare", ("i2", "h2"),
         "get_heterogeneity_stats() gives I^2 = max(0, (Q - df)/Q) and H = max(1, sqrt(Q/df)) "

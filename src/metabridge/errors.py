@@ -81,6 +81,24 @@ class UnsupportedMethodError(MetabridgeError):
         )
 
 
+class ResourceLimitError(UnsupportedMethodError):
+    """The engine has the method, but this data set would exceed what it can hold
+    here (e.g. metafor's k x k matrices against the memory available); names the
+    engines that can run it."""
+
+    def __init__(
+        self, method: str, backend: str, reason: str, supported_by: Iterable[str]
+    ) -> None:
+        self.method = method
+        self.backend = backend
+        self.reason = reason
+        self.supported_by = tuple(supported_by)
+        others = ", ".join(self.supported_by) if self.supported_by else "no installed engine"
+        MetabridgeError.__init__(
+            self, f"{backend} cannot run {method} here: {reason}; engines that can: {others}"
+        )
+
+
 class BackendUnavailableError(MetabridgeError):
     """The engine is not installed or cannot start; says why and what to install."""
 

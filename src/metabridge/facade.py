@@ -18,7 +18,12 @@ from .backends import (
 )
 from .comparison import Comparison
 from .conversions import check_level
-from .errors import InsufficientStudiesError, InvalidArgumentError, UnsupportedMethodError
+from .errors import (
+    EngineError,
+    InsufficientStudiesError,
+    InvalidArgumentError,
+    UnsupportedMethodError,
+)
 from .methods import METHODS, Method, canonical_method, canonical_test
 from .result import PoolResult
 from .studies import StudySet
@@ -119,7 +124,9 @@ def compare(
     ``methods=None`` means every estimator metabridge knows; ``backends=None``
     every installed engine; ``tests`` the inference types ("z", "knha",
     "adhoc").  Combinations an engine lacks are listed in ``Comparison.skipped``
-    with the reason, never silently dropped.  ``harmonise=True`` puts every
+    with the reason, never silently dropped; a fit the engine fails on these data
+    is listed in ``Comparison.failed`` with its error, and every other result is
+    kept.  ``harmonise=True`` puts every
     result under one convention (:meth:`PoolResult.harmonised`), so the
     differences left are real.
     """
@@ -132,6 +139,7 @@ def compare(
         get_backend(name)  # an unknown name raises UnknownBackendError before any pooling
     results: list[PoolResult] = []
     skipped: list[tuple[str, str, str]] = []
+    failed: list[tuple[str, str, str]] = []
     for name in names:
         for method in chosen:
             for test in test_names:
@@ -140,5 +148,9 @@ def compare(
                 except UnsupportedMethodError as exc:
                     skipped.append((name, f"{method.name}/{test}", str(exc)))
                     continue
+                except EngineError as exc:
+                    failed.append((name, f"{method.name}/{test}", str(exc)))
+                    continue
                 results.append(result.harmonised() if harmonise else result)
-    return Comparison(tuple(results), tuple(skipped), harmonised=harmonise)
+    return Comparison(tuple(results), tuple(skipped), harmonised=harmonise,
+                      failed=tuple(failed))

@@ -27,6 +27,10 @@ def _rows(results: dict[str, PoolResult], key: str) -> pd.DataFrame:
     )
 
 
+def _failure_lines(what: str, failures: tuple[tuple[str, str], ...]) -> list[str]:
+    return [f"FAILED {what} {name!r}: {error}" for name, error in failures]
+
+
 @dataclass(frozen=True)
 class LeaveOneOut:
     """The pooled estimate refitted without each study in turn."""
@@ -35,6 +39,9 @@ class LeaveOneOut:
     results: tuple[PoolResult, ...]
     omitted: tuple[str, ...]
     how: str
+    #: (omitted study, the engine's error) for each refit that failed; those studies
+    #: are not in ``omitted``/``results``, every other refit is.
+    failures: tuple[tuple[str, str], ...] = ()
 
     @property
     def backend(self) -> str:
@@ -54,8 +61,11 @@ class LeaveOneOut:
         return min(values), max(values)
 
     def __str__(self) -> str:
-        return (f"Leave-one-out ({self.method}, {self.backend}; {self.how})\n"
-                + frame_text(self.table()))
+        return "\n".join([
+            f"Leave-one-out ({self.method}, {self.backend}; {self.how})",
+            frame_text(self.table()),
+            *_failure_lines("refit without", self.failures),
+        ])
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,9 @@ class SubgroupAnalysis:
     how: str
     tau2_common: float | None = None
     notes: tuple[str, ...] = field(default=())
+    #: (subgroup, the engine's error) for each subgroup whose fit failed; the other
+    #: subgroups are in ``groups``, and the test, which needs them all, is NaN.
+    failures: tuple[tuple[str, str], ...] = ()
 
     def table(self) -> pd.DataFrame:
         """One row per subgroup."""
@@ -97,6 +110,11 @@ class SubgroupAnalysis:
         if not self.groups:
             raise InvalidArgumentError(
                 f"no per-subgroup fits to take weights from ({self.how}); use tau2='separate'")
+        if self.failures:
+            names = ", ".join(repr(name) for name, _ in self.failures)
+            raise InvalidArgumentError(
+                f"weights across subgroups need every subgroup's fit; the fit of {names} "
+                f"failed ({self.failures[0][1]})")
         share = {g: 1.0 / r.se**2 for g, r in self.groups.items()}
         total = sum(share.values())
         return {label: pct * share[g] / total
@@ -113,7 +131,8 @@ class SubgroupAnalysis:
             lines.append(frame_text(self.table()))
         if self.tau2_common is not None:
             lines.append(f"common tau^2 = {self.tau2_common:.4f}")
-        return "\n".join([*lines, test, *self.notes])
+        return "\n".join([*lines, test, *self.notes,
+                          *_failure_lines("subgroup", self.failures)])
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(str(self))}</pre>"

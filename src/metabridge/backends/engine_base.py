@@ -9,6 +9,8 @@ around the engine's tau^2, and batches as a plain loop over the engine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -22,6 +24,7 @@ from ..analyses.types import (
     SubgroupAnalysis,
     Tau2Rule,
 )
+from ..errors import EngineError
 from ..methods import METHODS, Method
 from ..result import PoolResult
 from ..studies import StudySet
@@ -42,24 +45,37 @@ class EngineBase:
         raise NotImplementedError
 
     def leave_one_out(self, studies: StudySet, method: Method, level: float) -> LeaveOneOut:
+        """k pooling calls; a refit the engine fails is recorded in ``failures``."""
         full = self.pool(studies, method, level)
-        results = tuple(self.pool(studies.drop(label), method, level) for label in studies.labels)
-        return LeaveOneOut(full, results, studies.labels, f"{studies.k} {self.name} pooling calls")
+        fits = {label: _attempt(lambda label=label: self.pool(studies.drop(label), method, level))
+                for label in studies.labels}
+        kept = {label: fit for label, fit in fits.items() if isinstance(fit, PoolResult)}
+        return LeaveOneOut(
+            full, tuple(kept.values()), tuple(kept), f"{studies.k} {self.name} pooling calls",
+            failures=_failures(fits),
+        )
 
     def subgroups(
         self, studies: StudySet, by: str, method: Method, level: float, tau2: Tau2Rule
     ) -> SubgroupAnalysis:
+        """One pooling call per subgroup and one of their estimates (Q-between); a
+        subgroup the engine fails is recorded in ``failures`` and the test is NaN."""
         parts = {str(g): s for g, s in studies.groupby(by).items()}
         fe = METHODS["FE"]
         if tau2 == "common":
             return _common_tau2_subgroups(self, parts, by, method, level)
-        groups = {g: self.pool(s, method if s.k > 1 else fe, level) for g, s in parts.items()}
-        test = self.pool(_group_estimates(groups), fe, level)
+        fits = {g: _attempt(lambda s=s: self.pool(s, method if s.k > 1 else fe, level))
+                for g, s in parts.items()}
+        groups = {g: fit for g, fit in fits.items() if isinstance(fit, PoolResult)}
+        failures = _failures(fits)
+        nan = float("nan")
+        q, df, p = (nan, len(parts) - 1, nan) if failures else _q_between(self, groups, level)
         return SubgroupAnalysis(
-            by, "separate", method.name, self.name, groups, test.q, test.q_df, test.q_p,
-            how=f"{len(groups)} {self.name} subgroup fits + {self.name} fixed-effect pooling "
+            by, "separate", method.name, self.name, groups, q, df, p,
+            how=f"{len(parts)} {self.name} subgroup fits + {self.name} fixed-effect pooling "
             "of the subgroup estimates (Q-between)",
-            notes=_single_study_notes(groups, method),
+            notes=_single_study_notes(groups, method) + _untested_note(failures),
+            failures=failures,
         )
 
     def egger(self, studies: StudySet, variant: EggerVariant) -> EggerTest:
@@ -117,6 +133,33 @@ def _group_estimates(groups: dict[str, PoolResult]) -> StudySet:
         [r.estimate for r in groups.values()], sei=[r.se for r in groups.values()],
         labels=list(groups),
     )
+
+
+def _attempt(fit: Callable[[], PoolResult]) -> PoolResult | EngineError:
+    """The fit, or the engine's error (kept to be recorded, not raised)."""
+    try:
+        return fit()
+    except EngineError as exc:
+        return exc
+
+
+def _failures(fits: dict[str, PoolResult | EngineError]) -> tuple[tuple[str, str], ...]:
+    return tuple((name, str(fit)) for name, fit in fits.items() if isinstance(fit, EngineError))
+
+
+def _q_between(
+    engine: EngineBase, groups: dict[str, PoolResult], level: float
+) -> tuple[float, int, float]:
+    test = engine.pool(_group_estimates(groups), METHODS["FE"], level)
+    return test.q, test.q_df, test.q_p
+
+
+def _untested_note(failures: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    if not failures:
+        return ()
+    names = ", ".join(repr(name) for name, _ in failures)
+    return (f"test for subgroup differences not computed: it needs every subgroup, and "
+            f"the fit of {names} failed",)
 
 
 def _single_study_notes(groups: dict[str, PoolResult], method: Method) -> tuple[str, ...]:

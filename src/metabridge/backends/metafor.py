@@ -5,16 +5,22 @@ wrappers return plain lists, converted here to Python numbers, so no R object
 leaves this module.  R errors become :class:`EngineError` with R's message; R
 warnings become :class:`EngineWarning` (or :class:`ConvergenceWarning`).
 Set ``METABRIDGE_DISABLE_R=1`` to switch the engine off (e.g. in tests).
-Conventions applied: metafor.i2_from_tau2, metafor.tolerance.
+R is used through :mod:`.embedded_r`: from any thread (one lock), stopped by
+Ctrl-C, leaving the environment of child processes as it was.  Before each
+call the memory metafor's k x k matrices need is estimated and a call that would
+not fit is refused (:func:`peak_bytes`).
+Conventions applied: metafor.i2_from_tau2, metafor.tolerance, metafor.level,
+metafor.large_k.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,12 +42,14 @@ from ..errors import (
     ConvergenceWarning,
     EngineError,
     EngineWarning,
+    ResourceLimitError,
 )
 from ..methods import METHODS, Method
 from ..result import PoolResult
 from ..studies import StudySet
+from . import REGISTRY, embedded_r, get_backend, supporting
 from .base import BackendStatus, BatchResult, assemble
-from .engine_base import EngineBase, _single_study_notes
+from .engine_base import EngineBase, _single_study_notes, _untested_note
 
 DISABLE_ENV = "METABRIDGE_DISABLE_R"
 INSTALL_R = "apt-get install r-base-core r-cran-metafor r-cran-metadat"
@@ -55,26 +63,40 @@ R_FUNCTIONS = (
 )
 #: Fields of an R result list that are vectors even when of length 1.
 _VECTOR_FIELDS = frozenset({"weights", "warnings", "estimates", "ses", "tau2s", "failures",
-                            "estimate_ci", "ci_lb_ci", "ci_ub_ci"})
+                            "estimate_ci", "ci_lb_ci", "ci_ub_ci", "groups", "fits"})
+#: Smallest confidence level metafor's ``level`` argument can express (convention
+#: "metafor.level"); below it the wrapper computes the intervals itself.
+METAFOR_MIN_LEVEL = 0.01
+
+# Memory (convention "metafor.large_k").  rma() builds k x k weight and projection
+# matrices; the peak resident memory of one fit, measured with
+# validation/metafor_memory.py (R 4.2.2, metafor 3.8-1), in k x k double matrices
+# (8 k^2 bytes): FE 5.7 and DL 8.6 at k = 3000 (413 and 620 MB); REML 12.4 and
+# EB 12.4 at k = 2000, ML 11.6 at k = 1500 (up to 16.3 at k = 1000, where R's own
+# working set still shows); the mixed-effects subgroup model (mods = ~ factor(group))
+# 10.6 with DL and 23.9 with REML at k = 2000.  The estimate rounds these up.
+#: Likelihood estimators (Fisher scoring on k x k matrices): the larger budget.
+LIKELIHOOD = frozenset({"ML", "REML", "EB"})
+#: k x k double matrices budgeted per model: (other estimators, LIKELIHOOD).
+PEAK_MATRICES = {"rma": (10, 16), "mods": (12, 28)}
+#: R's working set beyond the k x k matrices (bytes).
+PEAK_FIXED_BYTES = 64 * 2**20
+#: Share of the memory available now that one metafor call may take.
+MEMORY_SHARE = 0.5
 
 
 @dataclass(frozen=True)
 class _Session:
-    """The embedded R with metabridge.R sourced: its functions and versions."""
+    """The embedded R with metabridge.R sourced: its functions, lock and versions."""
 
     functions: dict[str, Any]
-    #: rpy2's default conversion rules, entered around every call: rpy2 keeps them in a
-    #: ContextVar, which a new thread (a Dask worker's task thread, say) starts without.
-    converter: Any
-    float_vector: Any
-    str_vector: Any
+    lock: Any
+    rlib: Any
     metafor_version: str
     r_version: str
 
 
-_lock = threading.Lock()
-#: Embedded R is single-threaded: one call at a time per process.
-_r_lock = threading.Lock()
+_start_lock = threading.Lock()
 _session_or_reason: _Session | str | None = None
 
 
@@ -82,41 +104,37 @@ def _start() -> _Session | str:
     """Start R and source metabridge.R; return the session or the reason it failed."""
     if os.environ.get(DISABLE_ENV, "").strip() not in ("", "0"):
         return f"disabled by {DISABLE_ENV}={os.environ[DISABLE_ENV]}"
-    library_path = os.environ.get("LD_LIBRARY_PATH")
-    try:
-        return _start_r()
-    finally:
-        # rpy2 prepends R's library folders (and the system's, e.g. /usr/lib/x86_64-linux-gnu)
-        # to LD_LIBRARY_PATH once R is loaded, where it no longer changes this process but
-        # makes a child Python (a Dask worker, say) load another libpython.  Undo it.
-        if library_path is None:
-            os.environ.pop("LD_LIBRARY_PATH", None)
-        else:
-            os.environ["LD_LIBRARY_PATH"] = library_path
+    with embedded_r.preserved_environment(), embedded_r.preserved_sigint_handler():
+        return _start_r(r_script())
 
 
-def _start_r() -> _Session | str:
+def _start_r(script: Path) -> _Session | str:
     try:
-        import rpy2.robjects as ro
-        from rpy2.robjects.vectors import FloatVector, StrVector
+        import rpy2.rinterface as ri
+        from rpy2.rinterface_lib import openrlib
+
+        with warnings.catch_warnings():
+            # "R is not initialized by the main thread": its SIGINT handling is
+            # replaced per call by embedded_r.interruptible, in the main thread.
+            warnings.simplefilter("ignore", UserWarning)
+            ri.initr_simple()
     except ImportError as exc:
         if "rpy2" in str(exc) and "No module" in str(exc):
             return f"rpy2 is not installed; {INSTALL_RPY2}"
         return _explain_rpy2_failure(exc)
     except Exception as exc:  # rpy2 raises various errors when R is missing or broken
         return _explain_rpy2_failure(exc)
-    with ro.conversion.localconverter(ro.default_converter):
-        try:
-            ro.r["source"](str(r_script()))
-        except Exception as exc:
-            text = str(exc)
-            if "metafor" in text:
-                return f"the R package metafor is not installed ({INSTALL_R})"
-            return f"sourcing r/metabridge.R failed: {text.strip()}"
-        versions = _to_python(ro.globalenv["mb_versions"]())
-        functions = {name: ro.globalenv[name] for name in R_FUNCTIONS}
-    return _Session(functions, ro.default_converter, FloatVector, StrVector,
-                    versions["metafor"], versions["R"])
+    source = ri.baseenv["source"]
+    _, error = embedded_r.call(source, [str(script)], openrlib.rlock, openrlib.rlib)
+    if error is not None:
+        if "metafor" in error:
+            return f"the R package metafor is not installed ({INSTALL_R})"
+        return f"sourcing r/metabridge.R failed: {error}"
+    with openrlib.rlock:
+        functions = {name: ri.globalenv.find(name) for name in (*R_FUNCTIONS, "mb_versions")}
+    versions, _ = embedded_r.call(functions["mb_versions"], [], openrlib.rlock, openrlib.rlib)
+    return _Session(functions, openrlib.rlock, openrlib.rlib, versions["metafor"],
+                    versions["R"])
 
 
 def _explain_rpy2_failure(exc: BaseException) -> str:
@@ -133,7 +151,7 @@ def _explain_rpy2_failure(exc: BaseException) -> str:
 
 def _session() -> _Session:
     global _session_or_reason
-    with _lock:
+    with _start_lock:
         if _session_or_reason is None:
             _session_or_reason = _start()
     if isinstance(_session_or_reason, str):
@@ -141,35 +159,20 @@ def _session() -> _Session:
     return _session_or_reason
 
 
-def _to_python(value: Any, name: str = "") -> Any:
-    """R NULL / atomic vector / (named) list -> None / scalar or list / dict or list."""
-    from rpy2.rinterface_lib.sexp import RTYPES, NULLType
-
-    if isinstance(value, NULLType):
-        return [] if name in _VECTOR_FIELDS else None
-    if value.typeof == RTYPES.VECSXP:
-        names = value.names
-        if isinstance(names, NULLType):
-            return [_to_python(item) for item in value]
-        return {key: _to_python(item, key) for key, item in zip(names, value, strict=True)}
-    items = list(value)
-    return items if name in _VECTOR_FIELDS or len(items) != 1 else items[0]
-
-
 def call_r(function: str, *args: Any) -> dict[str, Any]:
     """Call an ``mb_*`` wrapper; raise EngineError on an R error, warn on R warnings.
 
-    An R error whose message is about convergence raises :class:`EngineError`
-    with R's words; R warnings become :class:`EngineWarning` (or
-    :class:`ConvergenceWarning`), pointing at the caller of the metabridge verb.
+    An error of the call itself raises :class:`EngineError` with R's words (the
+    errors of single fits inside a result, e.g. one leave-one-out refit, are left
+    to the caller); R warnings anywhere in the result become :class:`EngineWarning`
+    (or :class:`ConvergenceWarning`), pointing at the caller of the metabridge verb.
     """
     session = _session()
-    from rpy2.robjects.conversion import localconverter
-
-    with _r_lock, localconverter(session.converter):
-        result = _to_python(session.functions[function](*(_r_value(session, a) for a in args)))
-    messages, error = _collect(result)
-    for message in dict.fromkeys(messages):
+    result, error = embedded_r.call(session.functions[function], args, session.lock,
+                                    session.rlib, _VECTOR_FIELDS)
+    if error is None:
+        error = result.get("error")
+    for message in dict.fromkeys(_warnings_in(result)):
         category = ConvergenceWarning if "converge" in message.lower() else EngineWarning
         warnings.warn(f"metafor: {message}", category, stacklevel=4)
     if error:
@@ -177,27 +180,74 @@ def call_r(function: str, *args: Any) -> dict[str, Any]:
     return result
 
 
-def _collect(result: Any) -> tuple[list[str], str | None]:
-    """R warnings and the first R error anywhere in a (nested) result."""
+def _warnings_in(result: Any) -> list[str]:
+    """R warnings anywhere in a (nested) result."""
     if isinstance(result, list):
-        found = [_collect(item) for item in result]
-    elif isinstance(result, dict):
-        own = (list(result.get("warnings") or []), result.get("error") or None)
-        found = [own] + [_collect(v) for k, v in result.items() if k not in ("warnings", "error")]
-    else:
-        return [], None
-    messages = [m for ms, _ in found for m in ms]
-    errors = [e for _, e in found if e]
-    return messages, errors[0] if errors else None
+        return [m for item in result for m in _warnings_in(item)]
+    if isinstance(result, dict):
+        own = list(result.get("warnings") or [])
+        return own + [m for k, v in result.items() if k != "warnings" for m in _warnings_in(v)]
+    return []
 
 
-def _r_value(session: _Session, value: Any) -> Any:
-    """numpy float arrays -> R double vectors; sequences of str -> R character vectors."""
-    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-        return session.float_vector(value)
-    if isinstance(value, np.ndarray | Sequence) and not isinstance(value, str):
-        return session.str_vector([str(v) for v in value])
-    return value
+def peak_bytes(k: int, estimator: str, model: str = "rma") -> int:
+    """Estimated peak memory of one metafor fit on k studies: ``PEAK_MATRICES`` k x k
+    double matrices plus ``PEAK_FIXED_BYTES`` (measured; see the constants)."""
+    matrices = PEAK_MATRICES[model][estimator in LIKELIHOOD]
+    return matrices * 8 * k * k + PEAK_FIXED_BYTES
+
+
+def available_bytes() -> int | None:
+    """Memory available to this process now: MemAvailable, capped by a cgroup (v2 or
+    v1) limit; the free physical memory elsewhere; None if it cannot be read."""
+    found = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    found.append(int(line.split()[1]) * 1024)
+    except OSError:
+        pass
+    for limit, usage in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                         ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                          "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            with open(limit, encoding="ascii") as a, open(usage, encoding="ascii") as b:
+                text = a.read().strip()
+                if text != "max":
+                    found.append(max(0, int(text) - int(b.read().strip())))
+        except (OSError, ValueError):
+            pass
+    if not found:
+        try:
+            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (OSError, ValueError, AttributeError):
+            return None
+    return min(found)
+
+
+def check_memory(
+    k: int, estimator: str, *, what: str | None = None, feature: str | None = None,
+    model: str = "rma",
+) -> None:
+    """Refuse a metafor call on k studies whose estimated peak memory exceeds
+    MEMORY_SHARE of the memory available now: ResourceLimitError (an
+    UnsupportedMethodError, so compare() lists it as skipped) naming the engines that
+    offer the estimator (or the verb ``feature``) for that k."""
+    need = peak_bytes(k, estimator, model)
+    available = available_bytes()
+    if available is None or need <= MEMORY_SHARE * available:
+        return
+    candidates = tuple(name for name in REGISTRY if feature in get_backend(name).features
+                       ) if feature else supporting(estimator)
+    others = [name for name in candidates
+              if name != "metafor" and (get_backend(name).max_studies or math.inf) >= k]
+    raise ResourceLimitError(
+        f"{what or estimator} on k = {k} studies", "metafor",
+        f"its rma() builds k x k matrices and would need about {need / 1e9:.1f} GB, more "
+        f"than {MEMORY_SHARE:.0%} of the {available / 1e9:.1f} GB of memory available now",
+        others,
+    )
 
 
 class MetaforBackend(EngineBase):
@@ -234,6 +284,9 @@ class MetaforBackend(EngineBase):
             conventions.append("metafor.i2_from_tau2")
             extra["i2_q"] = het.i2_from_q(out["q"], df)
             extra["h2_q"] = het.h2_from_q(out["q"], df)
+        here = ("ci_low", "ci_high", "pi_low", "pi_high") if out["intervals_here"] else ()
+        if here:
+            conventions.append("metafor.level")
         return assemble(
             studies, method, level,
             backend=self.name, engine_version=_session().metafor_version,
@@ -244,32 +297,43 @@ class MetaforBackend(EngineBase):
             i2=_na(out["i2"]) if df > 0 else float("nan"),
             h2=_na(out["h2"]) if df > 0 else float("nan"),
             q_p=_na(out["q_p"]) if df > 0 else float("nan"),
-            converged=bool(out["converged"]), conventions=conventions, extra=extra,
+            converged=bool(out["converged"]), computed_here=here, conventions=conventions,
+            extra=extra,
         )
 
     def pool(
         self, studies: StudySet, method: Method, level: float, test: str = "z"
     ) -> PoolResult:
+        check_memory(studies.k, method.name)
         out = call_r("mb_rma", studies.yi, studies.vi, method.name, level, test)
         return self._result(studies, method, level, out, test)
 
     def leave_one_out(self, studies: StudySet, method: Method, level: float) -> LeaveOneOut:
+        """k refits in one R call; a refit that fails is recorded in ``failures``."""
+        full = self.pool(studies, method, level)
         out = call_r("mb_leave1out", studies.yi, studies.vi, method.name, level)
-        results = tuple(
-            self._result(studies.drop(label), method, level, fit)
-            for label, fit in zip(studies.labels, out["fits"], strict=True)
-        )
+        fits = dict(zip(studies.labels, out["fits"], strict=True))
+        kept = {label: fit for label, fit in fits.items() if not fit.get("error")}
         return LeaveOneOut(
-            self.pool(studies, method, level), results, studies.labels,
+            full,
+            tuple(self._result(studies.drop(label), method, level, fit)
+                  for label, fit in kept.items()),
+            tuple(kept),
             f"{studies.k} rma() fits in one R call",
+            failures=tuple((label, f"metafor failed: {fit['error'].strip()}")
+                           for label, fit in fits.items() if fit.get("error")),
         )
 
     def subgroups(
         self, studies: StudySet, by: str, method: Method, level: float, tau2: Tau2Rule
     ) -> SubgroupAnalysis:
+        """One R call; group names travel as data (never as R list names).  A subgroup
+        whose fit fails is recorded in ``failures`` and the others are kept."""
         parts = {str(g): s for g, s in studies.groupby(by).items()}
         labels = [str(v) for v in studies.covariates[by]]
         if tau2 == "common":
+            check_memory(studies.k, method.name, model="mods",
+                         what=f"subgroups ({method.name}, common tau^2)")
             out = call_r("mb_subgroups_common", studies.yi, studies.vi, labels, method.name,
                          level)
             return SubgroupAnalysis(
@@ -277,26 +341,38 @@ class MetaforBackend(EngineBase):
                 out["qm_p"], how="rma(mods = ~ factor(group)): omnibus QM test",
                 tau2_common=out["tau2"],
             )
+        check_memory(max(s.k for s in parts.values()), method.name,
+                     what=f"subgroups ({method.name})")
         out = call_r("mb_subgroups_separate", studies.yi, studies.vi, labels, method.name,
                      level)
+        fits = dict(zip(out["groups"], out["fits"], strict=True))
+        if list(fits) != list(parts):  # the order of first appearance, on both sides
+            raise EngineError(self.name, f"subgroups came back as {list(fits)}, not {list(parts)}")
         groups = {
             g: self._result(parts[g], method if parts[g].k > 1 else METHODS["FE"], level, fit)
-            for g, fit in zip(out["groups"] if isinstance(out["groups"], list)
-                              else [out["groups"]], out["fits"].values(), strict=True)
+            for g, fit in fits.items() if not fit.get("error")
         }
+        failures = tuple((g, f"metafor failed: {fit['error'].strip()}")
+                         for g, fit in fits.items() if fit.get("error"))
         test = out["between"]
         return SubgroupAnalysis(
-            by, "separate", method.name, self.name, groups, test["q"], int(test["df"]),
-            test["q_p"],
+            by, "separate", method.name, self.name, groups, _na(test["q"]), int(test["df"]),
+            _na(test["q_p"]),
             how="rma() per subgroup + rma(method = 'FE') on the subgroup estimates, one R call",
-            notes=_single_study_notes(groups, method),
+            notes=_single_study_notes(groups, method) + _untested_note(failures),
+            failures=failures,
         )
 
     def pool_batch(
         self, yi: np.ndarray, vi: np.ndarray, method: Method, level: float, test: str = "z"
     ) -> BatchResult:
-        """All replicates in ONE R call (the loop runs inside R, r/metabridge.R)."""
+        """All replicates in ONE R call (the loop runs inside R, r/metabridge.R).
+
+        A replicate that cannot be fitted, or holds a missing or infinite value (rma()
+        would pool it on fewer studies), gives NaN and is named in an EngineWarning.
+        """
         reps, k = yi.shape
+        check_memory(k, method.name)
         out = call_r("mb_rma_batch", np.ravel(yi), np.ravel(vi), k, method.name, level, test)
         if out["failures"]:
             shown = "; ".join(out["failures"][:3])
@@ -309,6 +385,11 @@ class MetaforBackend(EngineBase):
         return BatchResult(estimate, se, estimate - half, estimate + half, tau2)
 
     def heterogeneity_ci(self, studies: StudySet, method: Method, level: float) -> HeterogeneityCI:
+        """metafor's confint() (Q-profile); for a level below METAFOR_MIN_LEVEL, which
+        metafor cannot express, metabridge's own Q-profile bounds (EngineBase)."""
+        if level < METAFOR_MIN_LEVEL:
+            return super().heterogeneity_ci(studies, method, level)
+        check_memory(studies.k, method.name, what=f"heterogeneity CIs ({method.name})")
         out = call_r("mb_confint", studies.yi, studies.vi, method.name, level)
         table = pd.DataFrame(
             {"estimate": out["estimate_ci"], "ci_low": out["ci_lb_ci"], "ci_high": out["ci_ub_ci"]},
@@ -318,6 +399,8 @@ class MetaforBackend(EngineBase):
 
     def egger(self, studies: StudySet, variant: EggerVariant) -> EggerTest:
         model = "lm" if variant == "classic" else "rma"
+        check_memory(studies.k, "REML", what=f"Egger test ({variant})",  # fits REML first
+                     feature=f"egger_{variant}")
         out = call_r("mb_regtest", studies.yi, studies.vi, model)
         return EggerTest(
             variant, out["bias"], out["bias_se"], out["statistic"],
@@ -325,6 +408,7 @@ class MetaforBackend(EngineBase):
         )
 
     def begg(self, studies: StudySet) -> BeggTest:
+        check_memory(studies.k, "REML", what="Begg rank test", feature="begg")
         out = call_r("mb_ranktest", studies.yi, studies.vi)
         return BeggTest(out["tau"], out["p"], self.name, "ranktest()")
 

@@ -361,6 +361,7 @@ class StudySet:
         if values.isna().any():
             label = self.labels[int(np.flatnonzero(values.isna().to_numpy())[0])]
             raise InvalidStudyError(label, column, "missing value; every study needs a group")
+        _check_group_names(column, values.tolist(), self.labels)
         return {
             value: self.subset((values == value).to_numpy())
             for value in pd.unique(values.to_numpy())
@@ -395,6 +396,32 @@ def label_text(columns: pd.DataFrame) -> list[str | None]:
         None if any(is_missing(v) for v in row) else " ".join(text(v) for v in row)
         for row in columns.itertuples(index=False, name=None)
     ]
+
+
+def _check_group_names(column: str, values: list[Any], labels: tuple[str, ...]) -> None:
+    """Each subgroup must have one printed name, and no two subgroups the same one.
+
+    Engines and reports name a subgroup by ``str(value)``; a column mixing types
+    breaks that both ways: ``1`` and ``"1"`` are two subgroups that print alike, and
+    ``1`` and ``1.0`` (or ``True``) are one subgroup (equal values) printed two ways.
+    """
+    by_name: dict[str, int] = {}
+    by_value: dict[Hashable, int] = {}
+    for index, value in enumerate(values):
+        same_name = by_name.setdefault(str(value), index)
+        same_value = by_value.setdefault(value, index)
+        if values[same_name] != value:
+            other, problem = same_name, "print alike but are different subgroups"
+        elif str(values[same_value]) != str(value):
+            other, problem = same_value, "are equal, so one subgroup printed two ways"
+        else:
+            continue
+        raise InvalidStudyError(
+            labels[index], column,
+            f"{value!r} ({type(value).__name__}) and {values[other]!r} "
+            f"({type(values[other]).__name__}, study {labels[other]!r}) {problem}; give "
+            "the column one type",
+        )
 
 
 def _check_known(wanted: Iterable[str], labels: tuple[str, ...]) -> None:
