@@ -20,8 +20,8 @@ margin:0 auto;padding:0 1em 3em;line-height:1.45;color:#1b1b1b}
 h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #ccc}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;max-width:100%;margin:.8em 0}
 table{border-collapse:collapse;font-size:13px;font-variant-numeric:tabular-nums}
-td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:right;white-space:nowrap}
-td:first-child,th:first-child{text-align:left}
+td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;white-space:nowrap}
+td.n{text-align:right}
 th{background:#f3f5f8;position:sticky;top:0}
 pre{font-size:12px;background:#f7f7f7;padding:.7em;margin:0}
 figure{margin:1.2em 0}figure img{max-width:100%;height:auto;display:block}
@@ -107,8 +107,7 @@ class Document:
             elif kind == "code":
                 body.append(f'<div class="scroll"><pre>{html.escape(str(value))}</pre></div>')
             elif kind == "table":
-                table = value.to_html(index=False, na_rep="", border=0, escape=True)  # type: ignore[union-attr]
-                body.append(f'<div class="scroll">{table}</div>')
+                body.append(f'<div class="scroll">{html_table(value)}</div>')  # type: ignore[arg-type]
             else:
                 fig: FigureRef = value  # type: ignore[assignment]
                 body.append(
@@ -121,6 +120,25 @@ class Document:
                 f"<title>{html.escape(self.title)}</title><style>{_STYLE}</style></head>\n"
                 f"<body>\n<h1>{html.escape(self.title)}</h1>\n{nav}\n" + "\n".join(body)
                 + "\n</body></html>\n")
+
+
+#: A cell that reads as a number, a P value or an estimate with its CI: right-aligned.
+_NUMERIC = re.compile(r"^[<>]?\s?[-+]?\d[\d.,]*(e[-+]?\d+)?%?( \[[-\d.e+]+, [-\d.e+]+\])?"
+                      r"( (PASS|FAIL))?$")
+
+
+def html_table(frame: pd.DataFrame) -> str:
+    """A DataFrame as an HTML table; cells that read as numbers are right-aligned."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    rows = []
+    for row in frame.astype(object).where(frame.notna(), "").to_numpy():
+        cells = []
+        for value in row:
+            text = str(value)
+            number = ' class="n"' if _NUMERIC.match(text) else ""
+            cells.append(f"<td{number}>{html.escape(text)}</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
