@@ -356,3 +356,20 @@ def test_grid_keys_are_all_documented() -> None:
     doc = (Path(__file__).resolve().parents[1] / "docs" / "simulation.md").read_text()
     for name in mb.simstudy.KEYS:
         assert f"`{name}`" in doc, name
+
+
+def test_the_documented_grids_are_valid() -> None:
+    """The example grids of docs/simulation.md and the README load, with the scenario
+    counts the docs state."""
+    import re
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    doc = (root / "docs" / "simulation.md").read_text()
+    example = load_grid(tomllib.loads(re.search(r"```toml\n(.*?)```", doc, re.S)[1]))
+    families_count = [s.family for s in example.scenarios]
+    assert (families_count.count("normal"), families_count.count("binary")) == (24, 24)
+    assert "24 normal and 4 × 3 × 1 × 2 × 1 = 24" in doc
+    readme = (root / "README.md").read_text()
+    assert len(load_grid(tomllib.loads(re.search(r"# grid.toml\n(.*?)```", readme,
+                                                 re.S)[1])).scenarios) == 12
