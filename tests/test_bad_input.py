@@ -42,6 +42,11 @@ RATIOS = {"ratio": [2.0, 1.5, 0.8], "lower": [1.0, 1.0, 0.5], "upper": [4.0, 2.2
           "labels": ["A", "B", "C"]}
 RATIO_P = {"ratio": [2.0, 1.5, 0.8], "p": [0.01, 0.2, 0.3], "labels": ["A", "B", "C"]}
 EFFECTS = {"yi": [0.1, 0.2, 0.3], "sei": [0.1, 0.2, 0.3], "labels": ["A", "B", "C"]}
+COUNTS = {"events_exp": [12, 3, 5], "total_exp": [40, 30, 25], "events_ctrl": [20, 4, 9],
+          "total_ctrl": [41, 28, 27], "labels": ["A", "B", "C"]}
+MEANS = {"mean_exp": [55.0, 27.0, 64.0], "sd_exp": [47.0, 7.0, 17.0], "n_exp": [155, 31, 75],
+         "mean_ctrl": [75.0, 29.0, 119.0], "sd_ctrl": [64.0, 4.0, 29.0], "n_ctrl": [156, 32, 71],
+         "labels": ["A", "B", "C"]}
 FRAME = {"study": ["A", "B", "C"], "hr": [2.0, 1.5, 0.8], "lo": [1.0, 1.0, 0.5],
          "hi": [4.0, 2.25, 1.28], "arm": ["x", "x", "y"]}
 CI_COLUMNS = {"label": "study", "ratio": "hr", "lower": "lo", "upper": "hi"}
@@ -57,6 +62,14 @@ def ratio_p(**change: Any) -> mb.StudySet:
 
 def effects(**change: Any) -> mb.StudySet:
     return mb.StudySet.from_effects(**{**EFFECTS, **change})
+
+
+def counts(**change: Any) -> mb.StudySet:
+    return mb.StudySet.from_counts(**{**COUNTS, **change})
+
+
+def means(**change: Any) -> mb.StudySet:
+    return mb.StudySet.from_means(**{**MEANS, **change})
 
 
 def from_frame(columns: dict[str, Any] | None = None, **names: Any) -> mb.StudySet:
@@ -351,6 +364,55 @@ CASES = [
          r"^field 'yi': expected one value per study \(2\), got an array of shape \(2, 2\)"),
     Case("effects-covariate-named-label", "`from_effects(..., label=['a', 'b', 'c'])`",
          lambda: effects(label=["a", "b", "c"]), Study, r"^field 'label': reserved column name"),
+    # ---------------------------------------------------------- StudySet.from_counts
+    Case("counts-negative-events", "`from_counts`: events_exp of B is -1",
+         lambda: counts(events_exp=[12, -1, 5]), Study,
+         r"^study 'B', field 'events_exp': a count must be >= 0, got -1"),
+    Case("counts-non-integer-total", "`from_counts`: total_ctrl of C is 27.5",
+         lambda: counts(total_ctrl=[41, 28, 27.5]), Study,
+         r"^study 'C', field 'total_ctrl': a count must be a whole number, got 27.5"),
+    Case("counts-events-exceed-total", "`from_counts`: events_ctrl of A (50) above total_ctrl 41",
+         lambda: counts(events_ctrl=[50, 4, 9]), Study,
+         r"^study 'A', field 'events_ctrl': 50 events exceed the arm's total of 41"),
+    Case("counts-total-zero", "`from_counts`: total_exp of B is 0 (and its events 0)",
+         lambda: counts(events_exp=[12, 0, 5], total_exp=[40, 0, 25]), Study,
+         r"^study 'B', field 'total_exp': the arm has no participants \(total 0\)"),
+    Case("counts-missing-events", "`from_counts`: events_ctrl of C is NaN",
+         lambda: counts(events_ctrl=[20, 4, NAN]), Study,
+         r"^study 'C', field 'events_ctrl': value is missing"),
+    Case("counts-text-total", "`from_counts`: total_exp of A is `'forty'`",
+         lambda: counts(total_exp=["forty", 30, 25]), Study,
+         r"^study 'A', field 'total_exp': 'forty' is not a number"),
+    Case("counts-length-mismatch", "`from_counts`: 3 events_exp, 2 total_exp",
+         lambda: counts(total_exp=[40, 30]), Study,
+         r"^field 'total_exp': expected one value per study \(3\)"),
+    Case("counts-measure-md", "`from_counts(measure='MD')`",
+         lambda: counts(measure="MD"), Arg,
+         r"measure 'MD' cannot be computed from 2x2 counts; use one of OR, RR, RD"),
+    Case("counts-measure-hr", "`from_counts(measure='HR')`",
+         lambda: counts(measure="HR"), Arg, r"measure 'HR' cannot be computed from 2x2 counts"),
+    Case("counts-replace-with-columns", "`with_columns(total_exp=[...])` on counts",
+         lambda: counts().with_columns(total_exp=[50, 50, 50]), Study,
+         r"^field 'total_exp': a reported input"),
+    # ----------------------------------------------------------- StudySet.from_means
+    Case("means-sd-zero", "`from_means`: sd_exp of B is 0",
+         lambda: means(sd_exp=[47.0, 0.0, 17.0]), Study,
+         r"^study 'B', field 'sd_exp': an SD must be > 0, got 0.0"),
+    Case("means-sd-negative", "`from_means`: sd_ctrl of C is -29",
+         lambda: means(sd_ctrl=[64.0, 4.0, -29.0]), Study,
+         r"^study 'C', field 'sd_ctrl': an SD must be > 0, got -29.0"),
+    Case("means-n-one", "`from_means`: n_ctrl of A is 1",
+         lambda: means(n_ctrl=[1, 32, 71]), Study,
+         r"^study 'A', field 'n_ctrl': a group needs at least 2 participants for an SD, got 1"),
+    Case("means-n-non-integer", "`from_means`: n_exp of B is 30.5",
+         lambda: means(n_exp=[155, 30.5, 75]), Study,
+         r"^study 'B', field 'n_exp': a count must be a whole number, got 30.5"),
+    Case("means-missing-mean", "`from_means`: mean_exp of C is None",
+         lambda: means(mean_exp=[55.0, 27.0, None]), Study,
+         r"^study 'C', field 'mean_exp': value is missing"),
+    Case("means-measure-or", "`from_means(measure='OR')`",
+         lambda: means(measure="OR"), Arg,
+         r"measure 'OR' cannot be computed from means and SDs; use one of MD, SMD"),
     # ---------------------------------------------------- from_frame and read_csv
     Case("frame-missing-column", "`from_frame(frame, ratio='HR', ...)`; the column is `hr`",
          lambda: from_frame(label="study", ratio="HR", lower="lo", upper="hi"), Arg,
@@ -360,6 +422,11 @@ CASES = [
     Case("frame-mixed-effect-columns", "`from_frame` naming ratio, lower, upper and p",
          lambda: from_frame({"pval": [0.01, 0.2, 0.3]}, **CI_COLUMNS, p="pval"), Arg,
          r"name the effect columns.*got ratio='hr', lower='lo', upper='hi', p='pval'"),
+    Case("frame-three-of-four-counts", "`from_frame` naming events_exp, total_exp, events_ctrl",
+         lambda: from_frame({"e1": [1, 2, 3], "n1": [9, 9, 9], "e2": [2, 2, 2]}, label="study",
+                            events_exp="e1", total_exp="n1", events_ctrl="e2"), Arg,
+         r"name the effect columns.*events_exp= total_exp= events_ctrl= total_ctrl=.*"
+         r"\(got events_exp='e1', total_exp='n1', events_ctrl='e2'\)"),
     Case("frame-not-a-frame", "`from_frame` given a dict",
          lambda: mb.StudySet.from_frame(FRAME, **CI_COLUMNS), Arg,
          r"frame must be a pandas DataFrame, got dict"),
@@ -809,11 +876,14 @@ covariate called `<name>_column`.
 
 The cases start from three valid studies A, B, C: ratios 2.0, 1.5, 0.8 with CIs
 1.0-4.0, 1.0-2.25, 0.5-1.28 (`from_ratios`), the same ratios with P = 0.01, 0.2,
-0.3 (`from_ratio_p`), or yi = 0.1, 0.2, 0.3 with sei = 0.1, 0.2, 0.3
-(`from_effects`); `from_frame` gets them as columns `study`, `hr`, `lo`, `hi`,
-`arm`; the analysis verbs get them with `arm` = x, x, y.  The simulation cases
-start from the grid `[grid] k = [3], tau2 = [0.0], reps = 5`, `[analysis]
-backends = ["statsmodels"], seed = 1`.  Each case changes one thing.
+0.3 (`from_ratio_p`), yi = 0.1, 0.2, 0.3 with sei = 0.1, 0.2, 0.3
+(`from_effects`), events/total 12/40 vs 20/41, 3/30 vs 4/28, 5/25 vs 9/27
+(`from_counts`), or mean (SD, n) 55 (47, 155) vs 75 (64, 156), 27 (7, 31) vs
+29 (4, 32), 64 (17, 75) vs 119 (29, 71) (`from_means`); `from_frame` gets the
+ratios as columns `study`, `hr`, `lo`, `hi`, `arm`; the analysis verbs get them
+with `arm` = x, x, y.  The simulation cases start from the grid `[grid] k = [3],
+tau2 = [0.0], reps = 5`, `[analysis] backends = ["statsmodels"], seed = 1`.  Each
+case changes one thing.
 
 | case | input | exception | message |
 |---|---|---|---|

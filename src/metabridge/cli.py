@@ -95,6 +95,16 @@ DATA_COLUMNS = {
     "lower": "column of the lower CI bounds of the ratio",
     "upper": "column of the upper CI bounds of the ratio",
     "p": "column of two-sided P values of the ratio",
+    "events_exp": "column of events in the experimental arm (2x2 counts)",
+    "total_exp": "column of participants in the experimental arm (2x2 counts)",
+    "events_ctrl": "column of events in the control arm (2x2 counts)",
+    "total_ctrl": "column of participants in the control arm (2x2 counts)",
+    "mean_exp": "column of means in the experimental arm",
+    "sd_exp": "column of SDs in the experimental arm",
+    "n_exp": "column of group sizes in the experimental arm",
+    "mean_ctrl": "column of means in the control arm",
+    "sd_ctrl": "column of SDs in the control arm",
+    "n_ctrl": "column of group sizes in the control arm",
 }
 
 
@@ -108,10 +118,12 @@ def _add_data_arguments(parser: argparse.ArgumentParser,
                        "(--label author year gives 'Garfinkel 1981'); repeated labels are made "
                        "unique as metafor does ('Lam.1', 'Lam.2'), with a warning")
     for role, words in DATA_COLUMNS.items():
-        group.add_argument(f"--{role}", metavar="COLUMN", help=words)
+        group.add_argument(f"--{role.replace('_', '-')}", dest=role, metavar="COLUMN",
+                           help=words)
     group.add_argument("--measure", default=None,
                        help="effect measure: HR, OR, RR, IRR (ratios, pooled on the log "
-                       "scale), MD, SMD, RD, GEN (default: HR for ratio columns, else GEN)")
+                       "scale), MD, SMD, RD, GEN (default: HR for ratio columns, OR for counts, "
+                       "MD for means, else GEN)")
     group.add_argument("--se-rule", default="exact", choices=("exact", "revman"),
                        help="SE from a CI: exact normal quantile, or RevMan's 3.92 "
                        "(default: %(default)s)")

@@ -6,7 +6,14 @@
   CIs are RECONSTRUCTED by ``validation/reconstruct_ferritin.py`` to reproduce the
   published summaries; they are not the studies' own numbers.
 - :func:`bcg`: the 13 BCG vaccine trials (Colditz et al. 1994), as printed in
-  Viechtbauer 2010 (J Stat Softw 36(3)) and shipped in R's metadat as dat.bcg.
+  Viechtbauer 2010 (J Stat Softw 36(3)) and shipped in R's metadat as dat.bcg:
+  2x2 counts (tuberculosis cases among vaccinated and unvaccinated).
+- :func:`li2007`: 22 trials of intravenous magnesium after myocardial infarction,
+  deaths as 2x2 counts with zero cells (Li et al. 2007, Cochrane Review
+  CD002755), as shipped in R's metadat as dat.li2007.
+- :func:`normand1999`: nine trials of specialist stroke care, length of hospital
+  stay as means, SDs and group sizes (Normand 1999, Stat Med 18:321), as shipped
+  in R's metadat as dat.normand1999.
 """
 
 from __future__ import annotations
@@ -71,20 +78,49 @@ def ferritin_prisma() -> PrismaFlow:
         return PrismaFlow.from_mapping(tomllib.load(fh))
 
 
-def bcg() -> StudySet:
-    """BCG vaccine trials as log risk ratios (vaccinated vs not), k = 13.
+def bcg(measure: str = "RR") -> StudySet:
+    """BCG vaccine trials (vaccinated vs not), k = 13, from their 2x2 counts.
 
-    yi = ln[(a/n1) / (c/n2)],  vi = 1/a - 1/n1 + 1/c - 1/n2  (a = tpos, n1 = tpos + tneg,
-    c = cpos, n2 = cpos + cneg); the same as metafor's escalc(measure="RR").
+    Events are tuberculosis cases: events_exp = tpos, total_exp = tpos + tneg,
+    events_ctrl = cpos, total_ctrl = cpos + cneg.  ``measure`` "RR" (the default,
+    as in Viechtbauer 2010), "OR" or "RD"; yi and vi are metafor's escalc() values,
+    e.g. for RR yi = ln[(a/n1) / (c/n2)], vi = 1/a - 1/n1 + 1/c - 1/n2.
     """
     data = _read("bcg.csv")
-    a, c = data["tpos"].to_numpy(float), data["cpos"].to_numpy(float)
-    n1 = a + data["tneg"].to_numpy(float)
-    n2 = c + data["cneg"].to_numpy(float)
     labels = data["author"] + " " + data["year"].astype(str)
-    return StudySet.from_effects(
-        np.log((a / n1) / (c / n2)), vi=1 / a - 1 / n1 + 1 / c - 1 / n2,
-        labels=labels, measure="RR", covariates=data,
+    return StudySet.from_counts(
+        data["tpos"], data["tpos"] + data["tneg"], data["cpos"], data["cpos"] + data["cneg"],
+        labels=labels, measure=measure,
+        covariates=data.drop(columns=["tpos", "tneg", "cpos", "cneg"]),
+    )
+
+
+def li2007(measure: str = "OR") -> StudySet:
+    """Intravenous magnesium vs control after myocardial infarction: deaths, k = 22.
+
+    2x2 counts (events = deaths); Urek 1996 and Santoro 2000 have a zero cell.
+    ``measure`` "OR" (the default), "RR" or "RD".
+    """
+    data = _read("li2007.csv")
+    labels = data["study"] + " " + data["year"].astype(str)
+    return StudySet.from_counts(
+        data["ai"], data["n1i"], data["ci"], data["n2i"], labels=labels, measure=measure,
+        covariates=data[["id", "study", "year", "provenance"]],
+    )
+
+
+def normand1999(measure: str = "MD") -> StudySet:
+    """Specialist vs routine stroke care: length of hospital stay in days, k = 9.
+
+    From means, SDs and group sizes (specialist care = experimental arm); ``measure``
+    "MD" (the default) or "SMD".  Labels are the data sources (Edinburgh, ...); the
+    ``provenance`` column cites Normand 1999 and metadat.
+    """
+    data = _read("normand1999.csv")
+    return StudySet.from_means(
+        data["m1i"], data["sd1i"], data["n1i"], data["m2i"], data["sd2i"], data["n2i"],
+        labels=data["source"], measure=measure,
+        covariates=data[["study", "provenance"]],
     )
 
 
@@ -95,4 +131,6 @@ __all__ = [
     "ferritin_car_t",
     "ferritin_prisma",
     "ferritin_studies",
+    "li2007",
+    "normand1999",
 ]

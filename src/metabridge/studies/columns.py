@@ -9,11 +9,13 @@ import pandas as pd
 
 from ..errors import InvalidStudyError
 from .checks import warn
+from .counts import COUNT_COLUMNS
+from .means import MEANS_COLUMNS
 
 #: Columns a StudySet derives itself; no covariate may take these names.
 RESERVED_COLUMNS = frozenset({"label", "yi", "vi", "sei"})
 #: Reported inputs kept beside the covariates; ``with_columns`` will not replace them.
-REPORTED_COLUMNS = frozenset({"ratio", "lower", "upper", "p"})
+REPORTED_COLUMNS = frozenset({"ratio", "lower", "upper", "p", *COUNT_COLUMNS, *MEANS_COLUMNS})
 #: Suffix of a table column kept under another name because its own name is taken.
 RENAMED_SUFFIX = "_column"
 

@@ -30,3 +30,13 @@ def check_measure(measure: str, *, ratio: bool | None = None) -> str:
             f"measure {measure!r} is not a ratio; use one of {', '.join(sorted(RATIO_MEASURES))}"
         )
     return name
+
+
+def check_input_measure(measure: str, allowed: tuple[str, ...], data: str) -> str:
+    """``measure`` (upper case) if ``data`` can give it (one of ``allowed``), else raise."""
+    name = str(measure).upper()
+    if name not in allowed:
+        raise InvalidArgumentError(
+            f"measure {measure!r} cannot be computed from {data}; use one of {', '.join(allowed)}"
+        )
+    return name

@@ -4,7 +4,14 @@ A :class:`StudySet` holds, per study, the effect ``yi`` on the analysis scale
 (log scale for ratio measures), its sampling variance ``vi``, a label, and any
 reported inputs and covariates as a pandas DataFrame.  Every constructor checks
 its input at the boundary and names the study and the field that is wrong; each
-kind of input (generic, ratios, ...) is read by its own module of this package.
+kind of input (generic, ratios, counts, means) is read by its own module of this
+package.
+
+Raw data (2x2 counts, or means and SDs) stay on the set (``raw`` names the kind,
+:attr:`StudySet.counts` / :attr:`StudySet.means` give them back, ``to_frame()``
+shows them): engines that compute effect sizes themselves do so from these when
+they pool.  ``yi``/``vi`` are filled with metafor's ``escalc()`` defaults (see
+:mod:`.counts` and :mod:`.means`).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import pandas as pd
 
 from ..conversions import SeRule, ci_divisor
 from ..errors import DataFileError, InvalidArgumentError, InvalidStudyError
-from . import generic, ratios
+from . import counts, generic, means, ratios
 from .checks import (
     Effects,
     NaRule,
@@ -39,7 +46,9 @@ from .columns import (
     keep_apart,
     merge,
 )
-from .measures import RATIO_MEASURES, check_measure
+from .counts import COUNT_COLUMNS, COUNT_MEASURES, Counts
+from .means import MEANS_COLUMNS, MEANS_MEASURES, Means
+from .measures import RATIO_MEASURES, check_input_measure, check_measure
 
 #: The column roles from_frame accepts together -> (constructor, default measure).
 FRAME_KINDS: dict[frozenset[str], tuple[str, str]] = {
@@ -47,6 +56,13 @@ FRAME_KINDS: dict[frozenset[str], tuple[str, str]] = {
     frozenset({"yi", "vi"}): ("from_effects", "GEN"),
     frozenset({"ratio", "lower", "upper"}): ("from_ratios", "HR"),
     frozenset({"ratio", "p"}): ("from_ratio_p", "HR"),
+    frozenset(COUNT_COLUMNS): ("from_counts", "OR"),
+    frozenset(MEANS_COLUMNS): ("from_means", "MD"),
+}
+#: Kinds of raw data a StudySet can carry -> their columns (in ``_data``) and type.
+RAW_KINDS: dict[str, tuple[tuple[str, ...], type]] = {
+    "counts": (COUNT_COLUMNS, Counts),
+    "means": (MEANS_COLUMNS, Means),
 }
 
 
@@ -60,8 +76,10 @@ def _readonly(arr: np.ndarray) -> np.ndarray:
 class StudySet:
     """An immutable set of k studies: effects ``yi``, variances ``vi``, labels, data.
 
-    Build one with :meth:`from_ratios`, :meth:`from_ratio_p`, :meth:`from_effects`,
-    :meth:`from_frame` or :meth:`read_csv`; never by hand.
+    Build one with :meth:`from_counts`, :meth:`from_means`, :meth:`from_ratios`,
+    :meth:`from_ratio_p`, :meth:`from_effects`, :meth:`from_frame` or
+    :meth:`read_csv`; never by hand.  ``raw`` is "counts" or "means" when the set
+    carries raw data, else None.
     """
 
     yi: np.ndarray
@@ -69,6 +87,7 @@ class StudySet:
     labels: tuple[str, ...]
     measure: str
     _data: pd.DataFrame
+    raw: str | None = None
 
     # ------------------------------------------------------------ constructors
     @classmethod
@@ -79,6 +98,7 @@ class StudySet:
         labels: tuple[str, ...],
         measure: str,
         data: pd.DataFrame,
+        raw: str | None = None,
     ) -> StudySet:
         if len(labels) == 0:
             raise InvalidStudyError(None, "studies", "no studies; a StudySet needs at least one")
@@ -89,7 +109,7 @@ class StudySet:
             lambda i: f"the variance derived from the input is {float(vi[i])}; it must be finite "
             "and > 0",
         )
-        return cls(_readonly(yi), _readonly(vi), labels, measure, data)
+        return cls(_readonly(yi), _readonly(vi), labels, measure, data, raw)
 
     @classmethod
     def _read(
@@ -101,6 +121,7 @@ class StudySet:
         na: NaRule,
         covariates: Mapping[str, Any] | pd.DataFrame | None,
         more_covariates: Mapping[str, Any],
+        raw: str | None = None,
     ) -> StudySet:
         """A StudySet from one input kind: ``read(**inputs, labels=...)`` gives (yi, vi,
         reported inputs).  Labels are made unique and studies with a missing input
@@ -115,7 +136,61 @@ class StudySet:
             extra = extra.iloc[keep]
         yi, vi, reported = read(**inputs, labels=names)
         data = covariate_frame(merge(reported, extra), names)
-        return cls._build(yi, vi, names, measure, data)
+        return cls._build(yi, vi, names, measure, data, raw)
+
+    @classmethod
+    def from_counts(
+        cls,
+        events_exp: Any,
+        total_exp: Any,
+        events_ctrl: Any,
+        total_ctrl: Any,
+        labels: Iterable[Any] | None = None,
+        measure: str = "OR",
+        covariates: Mapping[str, Any] | pd.DataFrame | None = None,
+        na: NaRule = "drop",
+        **more_covariates: Any,
+    ) -> StudySet:
+        """2x2 counts per study: events and totals in the experimental and control arms.
+
+        ``measure`` is "OR", "RR" or "RD"; ``yi`` (log scale for OR and RR) and ``vi``
+        follow metafor's ``escalc()`` defaults: 1/2 added to every cell of a table with
+        a zero cell, double-zero tables kept (:mod:`metabridge.studies.counts`).  Pool
+        with any inverse-variance method, or with ``method="MH"`` / ``"PETO"``.
+        ``na``: see :meth:`from_ratios`.
+        """
+        measure = check_input_measure(measure, COUNT_MEASURES, "2x2 counts")
+        inputs = dict(zip(COUNT_COLUMNS, (events_exp, total_exp, events_ctrl, total_ctrl),
+                          strict=True))
+        return cls._read(partial(counts.from_counts, measure=measure), inputs, labels, measure,
+                         na, covariates, more_covariates, raw="counts")
+
+    @classmethod
+    def from_means(
+        cls,
+        mean_exp: Any,
+        sd_exp: Any,
+        n_exp: Any,
+        mean_ctrl: Any,
+        sd_ctrl: Any,
+        n_ctrl: Any,
+        labels: Iterable[Any] | None = None,
+        measure: str = "MD",
+        covariates: Mapping[str, Any] | pd.DataFrame | None = None,
+        na: NaRule = "drop",
+        **more_covariates: Any,
+    ) -> StudySet:
+        """Means, SDs and group sizes per study, experimental then control arm.
+
+        ``measure`` is "MD" or "SMD" (Hedges' g with the exact bias correction, as
+        metafor's ``escalc()``; :mod:`metabridge.studies.means`).  ``na``: see
+        :meth:`from_ratios`.
+        """
+        measure = check_input_measure(measure, MEANS_MEASURES, "means and SDs")
+        inputs = dict(zip(MEANS_COLUMNS, (mean_exp, sd_exp, n_exp, mean_ctrl, sd_ctrl, n_ctrl),
+                          strict=True))
+        return cls._read(partial(means.from_means, measure=measure), inputs, labels, measure,
+                         na, covariates, more_covariates, raw="means")
 
     @classmethod
     def from_effects(
@@ -208,6 +283,16 @@ class StudySet:
         lower: str | None = None,
         upper: str | None = None,
         p: str | None = None,
+        events_exp: str | None = None,
+        total_exp: str | None = None,
+        events_ctrl: str | None = None,
+        total_ctrl: str | None = None,
+        mean_exp: str | None = None,
+        sd_exp: str | None = None,
+        n_exp: str | None = None,
+        mean_ctrl: str | None = None,
+        sd_ctrl: str | None = None,
+        n_ctrl: str | None = None,
         measure: str | None = None,
         level: float = 0.95,
         se_rule: SeRule = "exact",
@@ -216,7 +301,10 @@ class StudySet:
         """Build from a DataFrame by naming its columns; other columns become covariates.
 
         Give ``yi`` with ``sei`` or ``vi`` (generic), ``ratio`` with ``lower`` and
-        ``upper`` (CI), or ``ratio`` with ``p``.  ``label`` names one column, or
+        ``upper`` (CI), ``ratio`` with ``p``, the four counts ``events_exp``,
+        ``total_exp``, ``events_ctrl``, ``total_ctrl`` (2x2 data), or the six
+        ``mean_exp``, ``sd_exp``, ``n_exp``, ``mean_ctrl``, ``sd_ctrl``, ``n_ctrl``
+        (means data).  ``label`` names one column, or
         several joined with a space (``label=["author", "year"]`` gives
         'Garfinkel 1981'); a single label column becomes the labels, the parts of a
         composed label stay covariates too.  Columns not named here do not matter:
@@ -231,7 +319,10 @@ class StudySet:
             )
         label_columns = [] if label is None else [label] if isinstance(label, str) else list(label)
         roles = {"yi": yi, "sei": sei, "vi": vi, "ratio": ratio, "lower": lower, "upper": upper,
-                 "p": p}
+                 "p": p, "events_exp": events_exp, "total_exp": total_exp,
+                 "events_ctrl": events_ctrl, "total_ctrl": total_ctrl, "mean_exp": mean_exp,
+                 "sd_exp": sd_exp, "n_exp": n_exp, "mean_ctrl": mean_ctrl, "sd_ctrl": sd_ctrl,
+                 "n_ctrl": n_ctrl}
         named = {role: column for role, column in roles.items() if column is not None}
         missing = [c for c in [*label_columns, *named.values()] if c not in frame.columns]
         if missing:
@@ -241,9 +332,10 @@ class StudySet:
         kind = FRAME_KINDS.get(frozenset(named))
         if kind is None:
             given = ", ".join(f"{role}={column!r}" for role, column in named.items()) or "none"
+            kinds = "; ".join(" ".join(f"{role}=" for role in roles if role in kind)
+                              for kind in FRAME_KINDS)
             raise InvalidArgumentError(
-                "name the effect columns: yi= with sei= or vi=, ratio= with lower= and upper=, "
-                f"or ratio= with p= (got {given})"
+                f"name the effect columns, one of: {kinds} (got {given})"
             )
         constructor, default_measure = kind
         columns = {role: frame[column] for role, column in named.items()}
@@ -296,8 +388,24 @@ class StudySet:
         """A copy of the per-study columns (reported inputs and covariates)."""
         return self._data.copy()
 
+    @property
+    def counts(self) -> Counts | None:
+        """The 2x2 counts (events and totals per arm) if the set was built from them."""
+        return self._raw_data("counts")
+
+    @property
+    def means(self) -> Means | None:
+        """Means, SDs and group sizes per arm if the set was built from them."""
+        return self._raw_data("means")
+
+    def _raw_data(self, kind: str) -> Any:
+        if self.raw != kind:
+            return None
+        names, container = RAW_KINDS[kind]
+        return container(*(_readonly(self._data[name].to_numpy(float)) for name in names))
+
     def to_frame(self) -> pd.DataFrame:
-        """One row per study: label, yi, sei, vi, then the reported inputs and covariates."""
+        """One row per study: label, yi, sei, vi, then raw data, reported inputs, covariates."""
         core = pd.DataFrame(
             {"label": self.labels, "yi": self.yi, "sei": self.sei, "vi": self.vi}
         )
@@ -320,7 +428,8 @@ class StudySet:
     def _take(self, index: np.ndarray) -> StudySet:
         labels = tuple(self.labels[i] for i in index)
         data = self._data.iloc[index].copy()
-        return StudySet._build(self.yi[index], self.vi[index], labels, self.measure, data)
+        return StudySet._build(self.yi[index], self.vi[index], labels, self.measure, data,
+                               self.raw)
 
     def subset(self, selection: Any) -> StudySet:
         """Studies picked by a boolean mask (length k) or by an iterable of labels."""
@@ -370,8 +479,8 @@ class StudySet:
     def with_columns(self, **columns: Any) -> StudySet:
         """A copy with covariate columns added or replaced (one value, or one per study).
 
-        The reported inputs the effects were computed from (ratio, lower, upper, p)
-        cannot be replaced: build a new StudySet instead.
+        The reported inputs the effects were computed from (ratio, lower, upper, p,
+        the counts or the means) cannot be replaced: build a new StudySet instead.
         """
         check_names(
             columns, REPORTED_COLUMNS & set(self._data.columns),
@@ -379,7 +488,7 @@ class StudySet:
         )
         new = covariate_frame(columns, self.labels)
         data = self._data.assign(**{name: new[name] for name in new.columns})
-        return StudySet._build(self.yi, self.vi, self.labels, self.measure, data)
+        return StudySet._build(self.yi, self.vi, self.labels, self.measure, data, self.raw)
 
 
 def label_text(columns: pd.DataFrame) -> list[str | None]:
