@@ -226,3 +226,73 @@ mb_confint <- function(yi, vi, method, level) {
   list(estimate_ci = as.numeric(ci[, 1]), ci_lb_ci = as.numeric(ci[, 2]),
        ci_ub_ci = as.numeric(ci[, 3]), error = NULL, warnings = res$warnings)
 }
+
+# Mantel-Haenszel pooling of 2x2 tables (ai, bi: events and non-events, experimental
+# arm; ci, di: control arm): rma.mh() with its defaults (add = 1/2, to = "only0" and
+# drop00 = TRUE for the per-table yi/vi behind Q; the MH estimate from the counts as
+# they are).  yi/vi are per table (NA for a double-zero table), weights the MH weights
+# in percent.  add_tables = 1/2 with drop_tables = TRUE applies RevMan's zero-cell
+# rule to the tables themselves (convention "pythonmeta.mh_zero_cells").
+mb_rma_mh <- function(ai, bi, ci, di, measure, level, add_tables = 0, drop_tables = FALSE) {
+  res <- mb_capture(rma.mh(ai = ai, bi = bi, ci = ci, di = di, measure = measure,
+                           add = c(1/2, add_tables), to = c("only0", "only0"),
+                           drop00 = c(TRUE, drop_tables), level = 100 * level))
+  if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
+  fit <- res$value
+  c(mb_fixed_numbers(fit),
+    list(yi = as.numeric(fit$yi.f), vi = as.numeric(fit$vi.f), k_yi = as.integer(fit$k.yi),
+         error = NULL, warnings = res$warnings))
+}
+
+# Peto's one-step odds ratio: rma.peto().  yi/vi are the per-table one-step log odds
+# ratios (O - E) / V and 1 / V on the counts as they are (what rma.peto's Q uses; NA
+# where V = 0), weights V in percent.  add_tables / drop_tables as for mb_rma_mh.
+mb_rma_peto <- function(ai, bi, ci, di, level, add_tables = 0, drop_tables = FALSE) {
+  res <- mb_capture(rma.peto(ai = ai, bi = bi, ci = ci, di = di,
+                             add = c(1/2, add_tables), to = c("only0", "only0"),
+                             drop00 = c(TRUE, drop_tables), level = 100 * level))
+  if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
+  fit <- res$value
+  double_zero <- (ai == 0 & ci == 0) | (bi == 0 & di == 0)
+  if (add_tables > 0) {  # the one-step effects of the tables as rma.peto pooled them
+    zero <- ai == 0 | bi == 0 | ci == 0 | di == 0
+    ai[zero] <- ai[zero] + add_tables
+    bi[zero] <- bi[zero] + add_tables
+    ci[zero] <- ci[zero] + add_tables
+    di[zero] <- di[zero] + add_tables
+  }
+  n1 <- ai + bi
+  n2 <- ci + di
+  n <- n1 + n2
+  v <- (ai + ci) * (bi + di) * (n1 / n) * (n2 / n) / (n - 1)
+  v[v == 0 | (drop_tables & double_zero)] <- NA
+  c(mb_fixed_numbers(fit),
+    list(yi = (ai - (ai + ci) * n1 / n) / v, vi = 1 / v, k_yi = as.integer(fit$k.yi),
+         error = NULL, warnings = res$warnings))
+}
+
+# The numbers of a fitted rma.mh / rma.peto model (fixed effect: no tau^2, no PI).
+mb_fixed_numbers <- function(fit) {
+  list(estimate = as.numeric(fit$beta), se = as.numeric(fit$se),
+       ci_lb = as.numeric(fit$ci.lb), ci_ub = as.numeric(fit$ci.ub),
+       zval = as.numeric(fit$zval), pval = as.numeric(fit$pval),
+       q = as.numeric(fit$QE), q_p = as.numeric(fit$QEp), i2 = as.numeric(fit$I2),
+       h2 = as.numeric(fit$H2), k = as.integer(fit$k),
+       weights = as.numeric(weights(fit)))
+}
+
+# Effect sizes of 2x2 tables or means data by escalc() with its defaults.
+mb_escalc_counts <- function(ai, bi, ci, di, measure) {
+  res <- mb_capture(escalc(measure, ai = ai, bi = bi, ci = ci, di = di))
+  if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
+  list(yi = as.numeric(res$value$yi), vi = as.numeric(res$value$vi), error = NULL,
+       warnings = res$warnings)
+}
+
+mb_escalc_means <- function(m1i, sd1i, n1i, m2i, sd2i, n2i, measure) {
+  res <- mb_capture(escalc(measure, m1i = m1i, sd1i = sd1i, n1i = n1i, m2i = m2i,
+                           sd2i = sd2i, n2i = n2i))
+  if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
+  list(yi = as.numeric(res$value$yi), vi = as.numeric(res$value$vi), error = NULL,
+       warnings = res$warnings)
+}

@@ -60,6 +60,33 @@ for (name in names(datasets)) {
   }
 }
 
+# Mantel-Haenszel and Peto on the 2x2 tables: metafor's defaults, and with RevMan's
+# zero-cell rule applied to the tables (1/2 added to the cells of zero-cell tables,
+# double-zero tables dropped; convention "pythonmeta.mh_zero_cells").
+fixed_stats <- c("estimate", "se", "ci_lb", "ci_ub", "zval", "pval", "q", "q_p", "i2", "h2",
+                 "k_yi")
+add_fit <- function(name, measure, analysis, fit) {
+  if (!is.null(fit$error)) stop(name, " ", analysis, ": ", fit$error)
+  for (s in fixed_stats) add(name, measure, analysis, s, fit[[s]])
+  for (s in c("yi", "vi", "weights")) add(name, measure, analysis, s, fit[[s]])
+}
+for (name in names(datasets)) {
+  d <- datasets[[name]]
+  if (d$kind != "counts") next
+  cells <- list(ai = d$ai, bi = d$n1i - d$ai, ci = d$ci, di = d$n2i - d$ci)
+  for (variant in c("", ".revman")) {
+    add_tables <- if (variant == "") 0 else 1/2
+    for (measure in measures$counts) {
+      fit <- suppressWarnings(mb_rma_mh(cells$ai, cells$bi, cells$ci, cells$di, measure, 0.95,
+                                        add_tables, add_tables > 0))
+      add_fit(name, measure, paste0("rma.mh", variant), fit)
+    }
+    fit <- suppressWarnings(mb_rma_peto(cells$ai, cells$bi, cells$ci, cells$di, 0.95,
+                                        add_tables, add_tables > 0))
+    add_fit(name, "OR", paste0("rma.peto", variant), fit)
+  }
+}
+
 out <- do.call(rbind, rows)
 out$study[is.na(out$study)] <- ""
 con <- file("tests/reference/metafor_raw_reference.csv", "w")

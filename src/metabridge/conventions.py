@@ -25,6 +25,9 @@ class Convention:
     #: Reported statistics that can differ from other engines because of this
     #: convention (empty where metabridge's report removes the difference).
     explains: tuple[str, ...] = ()
+    #: The test showing that the convention, applied to one engine's numbers (or
+    #: data), reproduces the other engine's ("tests/<file>.py::<test>").
+    check: str = ""
 
 
 #: Everything computed from tau^2: a tau^2 difference shows up in all of these.
@@ -309,6 +312,109 @@ CONVENTIONS: tuple[Convention, ...] = (
         "rma_peto with every method named explicitly.",
     ),
     Convention(
+        "metafor.mh_tables", "metafor", ("estimate", "se", "q", "q_df"),
+        "rma.mh() pools the counts as they are (add = c(1/2, 0)) with the Robins-Breslow-"
+        "Greenland (OR), Greenland-Robins (RR) and Sato 1989 (RD) variances; its Q is centred "
+        "on the MH estimate and uses escalc() effects with 1/2 added to the cells of zero-cell "
+        "tables; double-zero tables (no events, or only events, in both arms) are left out of "
+        "Q (drop00 = TRUE: df = k.yi - 1, warning 'Some yi/vi values are NA') but kept in the "
+        "MH estimate.",
+        "Reported as rma.mh() gives it; study_yi/study_vi are its per-table escalc() effects "
+        "(NaN for double-zero tables).",
+        check="tests/test_mantel_haenszel.py::test_engines_match_exact_rational_arithmetic",
+    ),
+    Convention(
+        "metafor.peto_tables", "metafor", ("estimate", "se", "q", "q_df"),
+        "rma.peto() computes O - E and V from the counts as they are and Q = sum (O - E)^2 / V "
+        "- (sum (O - E))^2 / sum V in one pass, on k.yi - 1 df (double-zero tables, V = 0, "
+        "left out).",
+        "Reported as rma.peto() gives it; study_yi/study_vi are the one-step (O - E) / V and "
+        "1 / V of each table, from which Q is rechecked (metabridge.stable_q).",
+        check="tests/test_mantel_haenszel.py::test_engines_match_exact_rational_arithmetic",
+    ),
+    Convention(
+        "metabridge.stable_q", "all", ("q", "q_p", "i2", "h2"),
+        "Some engines compute Q around a Mantel-Haenszel or Peto estimate in one pass, e.g. "
+        "sum (O - E)^2 / V - (sum (O - E))^2 / sum V (rma.peto, PythonMeta's Peto), which "
+        "cancels when the tables agree closely and their z-scores are large.",
+        "Q of every MH and Peto result is recomputed two-pass, sum (y_i - theta)^2 / v_i around "
+        "the engine's estimate from the engine's own per-table effects; where the engine's Q "
+        "is more than 1e-9 (relative to max(1, Q)) away, the recomputed Q and its P, I^2 and "
+        "H^2 are reported (listed in derived) and the engine's Q is kept in "
+        "extra['q_engine'].",
+        explains=("q", "q_p", "i2", "h2"),
+        check="tests/test_mantel_haenszel.py::test_a_cancelling_engine_q_is_replaced_by_the_stable_one",
+    ),
+    Convention(
+        "pythonmeta.double_zero", "pythonmeta", ("input", "k"),
+        "Meta.meta0() stops with 'error.(data wrong, too many zeros)' on a 2x2 table without "
+        "events, or with only events, in both arms.",
+        "Such tables are left out before PythonMeta is called (RevMan 5 reports them as not "
+        "estimable for OR and RR), listed in extra['excluded'] with weight 0 and no effect; "
+        "Q is on the remaining tables. MH odds and risk ratios and Peto give them no weight "
+        "anyway; the MH risk difference (rma.mh keeps them, RD = 0) and inverse-variance "
+        "analyses change.",
+        explains=("estimate", "se", "ci_low", "ci_high", "z", "p", "pi_low", "pi_high", "tau2",
+                  "q", "q_p", "i2", "h2"),
+        check="tests/test_mantel_haenszel.py::test_engines_reproduce_metafor_or_the_named_convention",
+    ),
+    Convention(
+        "pythonmeta.mh_zero_cells", "pythonmeta", ("estimate", "se", "q"),
+        "Mantel-Haenszel as RevMan 5 (and R meta's default MH.exact = FALSE): 1/2 is added to "
+        "every cell of a table with a zero cell before the MH estimate, its variance and the "
+        "centre of Q are computed.",
+        "Reported as PythonMeta gives it. metafor's rma.mh() and statsmodels pool the counts "
+        "as they are; rma.mh(add = c(1/2, 1/2), to = c('only0', 'only0'), drop00 = c(TRUE, "
+        "TRUE)) reproduces PythonMeta.",
+        explains=("estimate", "se", "ci_low", "ci_high", "z", "p", "pi_low", "pi_high", "q",
+                  "q_p", "i2", "h2"),
+        check="tests/test_mantel_haenszel.py::test_engines_reproduce_metafor_or_the_named_convention",
+    ),
+    Convention(
+        "pythonmeta.peto_zero_cells", "pythonmeta", ("estimate", "se", "q"),
+        "Peto's method after adding 1/2 to every cell of a table with a zero cell (the same "
+        "zero-cell check as for the other methods); Peto's O - E and V need no correction.",
+        "Reported as PythonMeta gives it. metafor's rma.peto() uses the counts as they are; "
+        "rma.peto(add = c(1/2, 1/2), to = c('only0', 'only0'), drop00 = c(TRUE, TRUE)) "
+        "reproduces PythonMeta.",
+        explains=("estimate", "se", "ci_low", "ci_high", "z", "p", "pi_low", "pi_high", "q",
+                  "q_p", "i2", "h2"),
+        check="tests/test_mantel_haenszel.py::test_engines_reproduce_metafor_or_the_named_convention",
+    ),
+    Convention(
+        "pythonmeta.mh_rd_variance", "pythonmeta", ("se",),
+        "The Mantel-Haenszel risk difference has the Greenland & Robins 1985 variance "
+        "sum (a b n2^3 + c d n1^3) / (n1 n2 N^2) / (sum n1 n2 / N)^2, as in RevMan 5 and Stata "
+        "metan.",
+        "Reported as PythonMeta gives it. metafor's rma.mh() (and pimeta) use Sato's 1989 "
+        "variance, which stays consistent with many sparse tables; the estimates agree, the "
+        "SE, CI, z and P differ.",
+        explains=("se", "ci_low", "ci_high", "z", "p", "pi_low", "pi_high"),
+        check="tests/test_mantel_haenszel.py::test_engines_reproduce_metafor_or_the_named_convention",
+    ),
+    Convention(
+        "statsmodels.mh_or_only", "statsmodels", ("methods", "q", "weights"),
+        "contingency_tables.StratifiedTable gives the Mantel-Haenszel odds ratio with the "
+        "Robins-Breslow-Greenland SE and CI (and the CMH and Breslow-Day tests). It has a "
+        "pooled MH risk ratio without SE or CI, no MH risk difference, no Peto odds ratio, no "
+        "Q around the MH estimate and no per-table weights.",
+        "MH is offered for OR only (RR, RD and PETO raise UnsupportedMethodError naming the "
+        "engines that have them). Q (and its P, I^2, H^2) is computed by metabridge around "
+        "statsmodels' MH estimate from statsmodels' per-table log odds ratios (double-zero "
+        "tables left out, as in RevMan and rma.mh), the weights as b c / N; all listed in "
+        "derived.",
+        check="tests/test_conventions_raw.py::test_statsmodels_has_the_mh_odds_ratio_only",
+    ),
+    Convention(
+        "statsmodels.zero_correction", "statsmodels", ("study_yi", "study_vi"),
+        "effectsize_2proportions(zero_correction = c) adds c to the events of every table but "
+        "2c to the totals only of tables with a zero cell (statsmodels 0.15), which moves "
+        "every table's effect; without a correction a zero cell gives an infinite effect.",
+        "metabridge adds 1/2 to every cell of each zero-cell table (escalc's to = 'only0') "
+        "and calls it without zero_correction, so its effects equal metafor's escalc().",
+        check="tests/test_conventions_raw.py::test_statsmodels_zero_correction_moves_every_table",
+    ),
+    Convention(
         "metabridge.harmonised", "all", ("ci_low", "ci_high", "z", "p", "q_p", "i2", "h2"),
         "Each engine's own conventions (CI quantile, P computation, I^2 definition).",
         "PoolResult.harmonised() / compare(harmonise=True): CI with the exact normal quantile, "
@@ -347,11 +453,14 @@ def conventions_markdown() -> str:
         "to it in `PoolResult.conventions`; `Comparison.differences()` names them as the cause",
         "of any gap between engines.",
         "",
-        "| key | engine | quantities | what the engine does | what metabridge reports |",
-        "|---|---|---|---|---|",
+        "| key | engine | quantities | what the engine does | what metabridge reports | "
+        "checked by |",
+        "|---|---|---|---|---|---|",
     ]
     for c in CONVENTIONS:
+        check = f"`{c.check}`" if c.check else ""
         lines.append(
-            f"| `{c.key}` | {c.backend} | {', '.join(c.quantities)} | {c.engine} | {c.metabridge} |"
+            f"| `{c.key}` | {c.backend} | {', '.join(c.quantities)} | {c.engine} | {c.metabridge} "
+            f"| {check} |"
         )
     return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ from .backends import (
     Backend,
     available_backends,
     get_backend,
+    offers,
     require_backend,
     supporting,
 )
@@ -24,7 +25,8 @@ from .errors import (
     InvalidArgumentError,
     UnsupportedMethodError,
 )
-from .methods import METHODS, Method, canonical_method, canonical_test
+from .mantel_haenszel import undefined_reason
+from .methods import IV_METHODS, Method, canonical_method, canonical_test
 from .result import PoolResult
 from .studies import StudySet
 
@@ -53,6 +55,35 @@ def _check_studies(studies: StudySet, method: Method) -> None:
         raise InsufficientStudiesError(
             f"random-effects method {method.name!r} needs at least 2 studies, got k = "
             f"{studies.k} ({', '.join(studies.labels)}); use method='FE' for a single study"
+        )
+    if method.needs is not None:
+        _check_raw_tables(studies, method)
+
+
+#: What a StudySet holds, by its ``raw`` kind, for messages.
+_HOLDS = {"counts": "2x2 counts", "means": "means and SDs", None: "effect sizes"}
+
+
+def _check_raw_tables(studies: StudySet, method: Method) -> None:
+    """A method on 2x2 tables (MH, PETO) needs counts, one of its measures, and tables
+    on which its estimate is defined."""
+    if studies.raw != method.needs:
+        raise InvalidArgumentError(
+            f"method {method.name!r} ({method.title}) pools 2x2 counts; these studies are "
+            f"{_HOLDS[studies.raw]} ({studies.measure}): build them with "
+            "StudySet.from_counts, or use an inverse-variance method (FE, DL, REML, ...)"
+        )
+    measures = method.measures or ()
+    if studies.measure not in measures:
+        raise InvalidArgumentError(
+            f"method {method.name!r} gives {', '.join(measures)} only; these counts are set "
+            f"up as {studies.measure}: build them with measure={measures[0]!r}"
+        )
+    reason = undefined_reason(method.name, studies.measure, studies.counts.cells())
+    if reason is not None:
+        raise InsufficientStudiesError(
+            f"method {method.name!r} ({studies.measure}) is not defined for these "
+            f"{studies.k} tables: {reason}"
         )
 
 
@@ -89,15 +120,24 @@ def resolve(
     level = check_level(level)
     _check_studies(studies, chosen)
     engine = require_backend(backend)
-    check_offers(engine, chosen, test, studies.k)
+    check_offers(engine, chosen, test, studies.k, studies.measure)
     return engine, chosen, level, test
 
 
-def check_offers(engine: Backend, method: Method, test: str, k: int) -> None:
+def check_offers(
+    engine: Backend, method: Method, test: str, k: int, measure: str | None = None
+) -> None:
     """Raise UnsupportedMethodError (naming the engines that have it) if ``engine`` lacks
-    ``method`` or ``test``, or takes fewer than ``k`` studies."""
-    if method.name not in engine.methods:
-        raise UnsupportedMethodError(method.name, engine.name, supporting(method.name))
+    ``method`` (for ``measure``: methods on 2x2 tables are offered per measure) or
+    ``test``, or takes fewer than ``k`` studies."""
+    if not offers(engine.name, method.name, measure):
+        what = method.name if method.needs is None else f"{method.name} ({measure})"
+        raise UnsupportedMethodError(what, engine.name, supporting(method.name, measure))
+    if method.needs is not None and test != "z":
+        raise InvalidArgumentError(
+            f"test={test!r} (Hartung-Knapp) is for inverse-variance methods; "
+            f"{method.name} takes test='z'"
+        )
     if test not in engine.tests:
         raise UnsupportedMethodError(
             f"test={test!r}", engine.name,
@@ -105,7 +145,8 @@ def check_offers(engine: Backend, method: Method, test: str, k: int) -> None:
         )
     limit = engine.max_studies
     if limit is not None and k > limit:
-        others = [n for n in supporting(method.name) if get_backend(n).max_studies is None]
+        others = [n for n in supporting(method.name, measure)
+                  if get_backend(n).max_studies is None]
         raise UnsupportedMethodError(
             f"{method.name} on k = {k} studies (it takes at most {limit})", engine.name, others,
         )
@@ -121,7 +162,8 @@ def compare(
 ) -> Comparison:
     """Pool with every (backend, method, test) each engine offers; see :class:`Comparison`.
 
-    ``methods=None`` means every estimator metabridge knows; ``backends=None``
+    ``methods=None`` means every inverse-variance estimator metabridge knows (name
+    "MH" or "PETO" to add the methods on 2x2 tables); ``backends=None``
     every installed engine; ``tests`` the inference types ("z", "knha",
     "adhoc").  Combinations an engine lacks are listed in ``Comparison.skipped``
     with the reason, never silently dropped; a fit the engine fails on these data
@@ -131,7 +173,7 @@ def compare(
     differences left are real.
     """
     check_studyset(studies)
-    chosen = [canonical_method(m) for m in (METHODS if methods is None
+    chosen = [canonical_method(m) for m in (IV_METHODS if methods is None
                                             else _as_names(methods, "method"))]
     test_names = [canonical_test(t) for t in _as_names(tests, "test")]
     names = available_backends() if backends is None else tuple(_as_names(backends, "backend"))

@@ -13,12 +13,19 @@ from .errors import UnknownMethodError
 
 @dataclass(frozen=True)
 class Method:
-    """A tau^2 estimator (or the fixed-effect model) and where it is defined."""
+    """A tau^2 estimator (or a fixed-effect model) and where it is defined.
+
+    ``needs`` is None for methods that pool effect sizes (yi, vi), or the raw data a
+    method pools directly ("counts": 2x2 tables); ``measures`` the measures it gives
+    (None: any).
+    """
 
     name: str
     random_effects: bool
     title: str
     reference: str
+    needs: str | None = None
+    measures: tuple[str, ...] | None = None
 
 
 _METHODS = (
@@ -39,9 +46,21 @@ _METHODS = (
         "Paule & Mandel 1982; DerSimonian & Kacker 2007",
     ),
     Method("PMM", True, "median-unbiased Paule-Mandel", "Viechtbauer 2021"),
+    Method(
+        "MH", False, "Mantel-Haenszel on 2x2 tables",
+        "Mantel & Haenszel 1959; Greenland & Robins 1985; Robins, Breslow & Greenland 1986",
+        needs="counts", measures=("OR", "RR", "RD"),
+    ),
+    Method(
+        "PETO", False, "Peto's one-step odds ratio on 2x2 tables",
+        "Yusuf, Peto, Lewis, Collins & Sleight 1985, Prog Cardiovasc Dis 27:335",
+        needs="counts", measures=("OR",),
+    ),
 )
 
 METHODS: dict[str, Method] = {m.name: m for m in _METHODS}
+#: The methods that pool effect sizes (yi, vi): the tau^2 estimators and FE.
+IV_METHODS: tuple[str, ...] = tuple(m.name for m in _METHODS if m.needs is None)
 
 
 def canonical_method(name: str) -> Method:

@@ -55,7 +55,10 @@ class PoolResult:
     Hartung-Knapp variant ("knha", "adhoc": ``z`` holds the t statistic on
     ``test_df`` = k - 1 df).  ``pi_low``/``pi_high`` is the prediction interval
     for the effect in a new study.  ``extra`` keeps engine-native values that
-    differ from the reported ones (e.g. an untruncated tau^2).
+    differ from the reported ones (e.g. an untruncated tau^2).  ``study_yi`` and
+    ``study_vi`` are the per-study effect sizes and variances the engine pooled (its
+    own, from raw data; for Mantel-Haenszel and Peto the ones behind its Q), NaN for
+    a study it left out of Q.
     """
 
     estimate: float
@@ -86,6 +89,8 @@ class PoolResult:
     derived: frozenset[str] = frozenset()
     conventions: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
+    study_yi: tuple[float, ...] = ()
+    study_vi: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
@@ -153,6 +158,8 @@ class PoolResult:
         out["conventions"] = list(self.conventions)
         out["notes"] = list(self.notes)
         out["extra"] = dict(self.extra)
+        out["study_yi"] = list(self.study_yi)
+        out["study_vi"] = list(self.study_vi)
         return out
 
     # ---------------------------------------------------------------- printing
@@ -160,7 +167,8 @@ class PoolResult:
         if self.random_effects:
             model = f"Random-effects model (k = {self.k}; tau^2 estimator: {self.method})"
         else:
-            model = f"Fixed-effect model (k = {self.k})"
+            how = "" if self.method == "FE" else f": {METHODS[self.method].title}"
+            model = f"Fixed-effect model{how} (k = {self.k})"
         engine = f"{self.backend} {self.engine_version}".strip()
         return f"{model}   [engine: {engine}]"
 

@@ -13,7 +13,7 @@ from importlib import import_module
 import pandas as pd
 
 from ..errors import BackendUnavailableError, UnknownBackendError
-from ..methods import METHODS, TESTS
+from ..methods import IV_METHODS, METHODS, TESTS
 from .base import Backend, BackendStatus
 
 #: name -> "module:Class", in the order engines are listed and compared.
@@ -84,14 +84,32 @@ def split_requested(requested: Iterable[str] | None) -> tuple[tuple[str, ...], d
     return tuple(usable), missing
 
 
-def supporting(method: str, *, installed_only: bool = False) -> tuple[str, ...]:
-    """Registered engines that offer ``method`` natively."""
+def offers(name: str, method: str, measure: str | None = None) -> bool:
+    """True if engine ``name`` computes ``method`` natively (for ``measure``, for methods
+    on raw 2x2 tables such as MH, which engines offer for some measures only)."""
+    engine = get_backend(name)
+    if METHODS[method].needs is None:
+        return method in engine.methods
+    measures = engine.raw_methods.get(method, frozenset())
+    return bool(measures) if measure is None else measure in measures
+
+
+def supporting(
+    method: str, measure: str | None = None, *, installed_only: bool = False
+) -> tuple[str, ...]:
+    """Registered engines that offer ``method`` natively (for ``measure``, see offers)."""
     names = available_backends() if installed_only else tuple(REGISTRY)
-    return tuple(name for name in names if method in get_backend(name).methods)
+    return tuple(name for name in names if offers(name, method, measure))
+
+
+#: Methods that pool raw 2x2 tables rather than effect sizes.
+RAW_METHODS = tuple(name for name, method in METHODS.items() if method.needs is not None)
 
 
 def capabilities() -> pd.DataFrame:
     """Backend x method / test / native verb (True where the engine offers it natively).
+
+    Methods on raw 2x2 tables get one column per measure ("MH:OR", "MH:RR", "PETO:OR").
 
     Verbs an engine lacks natively (leave-one-out, separate-tau^2 subgroups, Q-profile
     CIs) still run on it, assembled from its own pooling calls; see each result's ``how``.
@@ -102,7 +120,9 @@ def capabilities() -> pd.DataFrame:
         backend = get_backend(name)
         row: dict[str, object] = {"backend": name,
                                   "available": _probed(name).available}
-        row |= {m: m in backend.methods for m in METHODS}
+        row |= {m: m in backend.methods for m in IV_METHODS}
+        row |= {f"{m}:{measure}": offers(name, m, measure) for m in RAW_METHODS
+                for measure in METHODS[m].measures or ()}
         row |= {f"test:{t}": t in backend.tests for t in TESTS}
         row |= {f: f in backend.features for f in features}
         rows.append(row)
@@ -117,6 +137,7 @@ __all__ = [
     "backend_status",
     "capabilities",
     "get_backend",
+    "offers",
     "require_backend",
     "split_requested",
     "supporting",

@@ -3,6 +3,15 @@
 An adapter module (``backends/<engine>.py``) is the only place that knows its
 engine.  It declares the canonical methods it offers, reports whether the engine
 can run here, and turns the engine's output into a :class:`PoolResult`.
+
+Raw data: ``pool`` receives the whole :class:`StudySet`.  When the set carries raw
+data (``studies.raw``: 2x2 counts or means and SDs), an engine with its own
+effect-size routine computes the effect sizes from them for the inverse-variance
+methods, so that the engines' conventions show (and ``compare`` names them); an
+engine without one pools ``studies.yi``/``studies.vi`` (metafor's escalc() values).
+Methods listed in ``raw_methods`` (Mantel-Haenszel, Peto) pool the 2x2 tables
+themselves.  Either way the per-study effect sizes the engine used come back in
+``PoolResult.study_yi``/``study_vi``, and its heterogeneity Q is checked against them.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from .. import heterogeneity as het
+from .. import mantel_haenszel as mh
 from ..analyses.types import (
     BeggTest,
     EggerTest,
@@ -68,8 +78,10 @@ class Backend(Protocol):
     name: str
     #: One line saying what the engine is.
     description: str
-    #: Canonical method names (metafor's) the engine computes natively.
+    #: Canonical method names (metafor's) the engine computes natively on effect sizes.
     methods: frozenset[str]
+    #: Methods that pool raw 2x2 tables ("MH", "PETO") -> the measures the engine gives.
+    raw_methods: Mapping[str, frozenset[str]]
     #: Inference for the pooled estimate the engine offers (see methods.TESTS).
     tests: frozenset[str]
     #: Verbs the engine has natively (see FEATURES).
@@ -84,7 +96,10 @@ class Backend(Protocol):
     def pool(
         self, studies: StudySet, method: Method, level: float, test: str = "z"
     ) -> PoolResult:
-        """Pool ``studies`` with ``method`` and ``test``; the facade has validated them."""
+        """Pool ``studies`` with ``method`` and ``test``; the facade has validated them.
+
+        From the raw data when the set has them (see the module docstring).
+        """
         ...
 
     def leave_one_out(self, studies: StudySet, method: Method, level: float) -> LeaveOneOut:
@@ -139,6 +154,12 @@ def probe_python_engine(
     return BackendStatus(name, True, version=version)
 
 
+#: Largest relative gap (to max(1, Q)) between an engine's Q and the two-pass Q around its
+#: estimate: both sum the same k terms, so they agree to ~k ulp; a one-pass Q that cancels
+#: misses by far more.
+Q_RTOL = 1e-9
+
+
 def percent_weights(weights: Iterable[float]) -> tuple[float, ...]:
     """Relative weights in percent (sum 100)."""
     w = np.asarray(weights if isinstance(weights, np.ndarray) else list(weights), dtype=float)
@@ -169,16 +190,36 @@ def assemble(
     computed_here: Iterable[str] = (),
     conventions: Iterable[str] = (),
     extra: Mapping[str, Any] | None = None,
+    study_effects: tuple[Iterable[float], Iterable[float]] | None = None,
+    q_df: int | None = None,
 ) -> PoolResult:
     """Build a :class:`PoolResult`; statistics the engine did not give are computed here.
 
     Each statistic passed as ``None`` is computed by metabridge from the engine's
     estimate, SE and Q (``heterogeneity`` formulas) and listed in ``derived``, as
     are the fields named in ``computed_here`` (computed by the adapter itself).
+    ``study_effects`` are the per-study (yi, vi) the engine pooled (default: the
+    StudySet's; NaN for a study the engine left out of Q), ``q_df`` Q's degrees of
+    freedom when the engine leaves studies out of Q (default k - 1).  For methods on
+    raw tables (MH, Peto) Q is recomputed two-pass around the engine's estimate from
+    those effects; an engine Q off by more than :data:`Q_RTOL` is replaced by it
+    (convention ``metabridge.stable_q``).
     """
     k = len(studies.labels)
-    df = k - 1
+    df = k - 1 if q_df is None else q_df
     derived: set[str] = set(computed_here)
+    yi, vi = (studies.yi, studies.vi) if study_effects is None else (
+        np.asarray(list(study_effects[0]), dtype=float),
+        np.asarray(list(study_effects[1]), dtype=float))
+    conventions = list(conventions)
+    extra = dict(extra or {})
+    if method.needs is not None:
+        stable = mh.q_around(estimate, yi, vi)
+        if abs(q - stable) > Q_RTOL * max(1.0, stable):
+            extra["q_engine"] = q
+            conventions.append("metabridge.stable_q")
+            derived.add("q")
+            q, q_p, i2, h2 = stable, None, None, None
 
     def fill(name: str, value: float | None, compute: Any) -> float:
         if value is None:
@@ -204,7 +245,7 @@ def assemble(
         i2=fill("i2", i2, lambda: het.i2_from_q(q, df)),
         h2=fill("h2", h2, lambda: het.h2_from_q(q, df)),
         q=float(q),
-        q_df=df,
+        q_df=int(df),
         q_p=fill("q_p", q_p, lambda: het.q_pvalue(q, df)),
         k=k,
         weights=percent_weights(weights),
@@ -219,7 +260,9 @@ def assemble(
         converged=converged,
         derived=frozenset(derived),
         conventions=tuple(conventions),
-        extra=dict(extra or {}),
+        extra=extra,
+        study_yi=tuple(yi.tolist()),
+        study_vi=tuple(vi.tolist()),
     )
 
 

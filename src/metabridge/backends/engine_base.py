@@ -9,7 +9,8 @@ around the engine's tau^2, and batches as a plain loop over the engine.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,7 @@ class EngineBase:
 
     name: str
     methods: frozenset[str]
+    raw_methods: Mapping[str, frozenset[str]] = MappingProxyType({})
     tests: frozenset[str] = frozenset({"z"})
     features: frozenset[str] = frozenset()
 

@@ -21,6 +21,7 @@ import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -59,11 +60,13 @@ ITERATIVE = frozenset({"ML", "REML", "EB", "PM", "PMM"})
 #: The wrappers of r/metabridge.R this adapter calls.
 R_FUNCTIONS = (
     "mb_rma", "mb_leave1out", "mb_subgroups_separate", "mb_subgroups_common",
-    "mb_regtest", "mb_ranktest", "mb_rma_batch", "mb_confint",
+    "mb_regtest", "mb_ranktest", "mb_rma_batch", "mb_confint", "mb_rma_mh", "mb_rma_peto",
+    "mb_escalc_counts", "mb_escalc_means",
 )
 #: Fields of an R result list that are vectors even when of length 1.
 _VECTOR_FIELDS = frozenset({"weights", "warnings", "estimates", "ses", "tau2s", "failures",
-                            "estimate_ci", "ci_lb_ci", "ci_ub_ci", "groups", "fits"})
+                            "estimate_ci", "ci_lb_ci", "ci_ub_ci", "groups", "fits",
+                            "yi", "vi"})
 #: Smallest confidence level metafor's ``level`` argument can express (convention
 #: "metafor.level"); below it the wrapper computes the intervals itself.
 METAFOR_MIN_LEVEL = 0.01
@@ -256,6 +259,8 @@ class MetaforBackend(EngineBase):
     name = "metafor"
     description = "R metafor rma() through rpy2"
     methods = frozenset({"FE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM"})
+    raw_methods = MappingProxyType({"MH": frozenset({"OR", "RR", "RD"}),
+                                    "PETO": frozenset({"OR"})})
     tests = frozenset({"z", "knha", "adhoc"})
     features = frozenset({
         "leave_one_out", "subgroups_separate", "subgroups_common",
@@ -304,9 +309,31 @@ class MetaforBackend(EngineBase):
     def pool(
         self, studies: StudySet, method: Method, level: float, test: str = "z"
     ) -> PoolResult:
+        if method.needs is not None:
+            return self._pool_tables(studies, method, level)
         check_memory(studies.k, method.name)
         out = call_r("mb_rma", studies.yi, studies.vi, method.name, level, test)
         return self._result(studies, method, level, out, test)
+
+    def _pool_tables(self, studies: StudySet, method: Method, level: float) -> PoolResult:
+        """rma.mh() / rma.peto() on the 2x2 tables (r/metabridge.R)."""
+        cells = studies.counts.cells()
+        if method.name == "PETO":
+            out = call_r("mb_rma_peto", *cells, level)
+        else:
+            out = call_r("mb_rma_mh", *cells, studies.measure, level)
+        df = int(out["k_yi"]) - 1
+        return assemble(
+            studies, method, level,
+            backend=self.name, engine_version=_session().metafor_version,
+            estimate=out["estimate"], se=out["se"], ci=(out["ci_lb"], out["ci_ub"]),
+            tau2=0.0, q=out["q"], weights=out["weights"], z=out["zval"], p=out["pval"],
+            i2=_na(out["i2"]) if df > 0 else float("nan"),
+            h2=_na(out["h2"]) if df > 0 else float("nan"),
+            q_p=_na(out["q_p"]) if df > 0 else float("nan"),
+            study_effects=(out["yi"], out["vi"]), q_df=df,
+            conventions=[f"metafor.{method.name.lower()}_tables"],
+        )
 
     def leave_one_out(self, studies: StudySet, method: Method, level: float) -> LeaveOneOut:
         """k refits in one R call; a refit that fails is recorded in ``failures``."""

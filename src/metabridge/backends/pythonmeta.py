@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 from functools import cache
 from importlib import metadata
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from ..conversions import normal_quantile
 from ..errors import EngineError
 from ..methods import METHODS, Method
 from ..result import PoolResult
-from ..studies import StudySet
+from ..studies import RATIO_MEASURES, StudySet
 from .base import BackendStatus, assemble, probe_python_engine
 from .engine_base import EngineBase
 
@@ -49,12 +50,52 @@ def _engine() -> Any:
     return PythonMeta
 
 
+#: metabridge's methods on 2x2 tables -> PythonMeta's algorithm (all others: "IV").
+_ALGORITHM = {"MH": "MH", "PETO": "Peto"}
+
+
+class _Input(NamedTuple):
+    """The studies as PythonMeta takes them."""
+
+    datatype: str
+    effect: str
+    rows: list[list[Any]]
+    #: Studies passed to PythonMeta (it refuses double-zero 2x2 tables).
+    used: np.ndarray
+    #: PythonMeta reports this effect on the ratio scale (OR, RR), SEs on the log scale.
+    log_scale: bool
+    conventions: tuple[str, ...]
+
+
+def _input(studies: StudySet, method: Method) -> _Input:
+    """2x2 tables for the methods on tables (MH, Peto); otherwise the effect sizes as mean
+    differences (yi, SE, n = 1) vs (0, 0, n = 1), so that MD = yi and SE(MD) = SE."""
+    counts = studies.counts if method.needs is not None else None
+    if counts is None:
+        rows = [[float(y), float(s), 1, 0.0, 0.0, 1, label]
+                for y, s, label in zip(studies.yi, studies.sei, studies.labels, strict=True)]
+        return _Input("CONT", "MD", rows, np.ones(studies.k, dtype=bool), False,
+                      ("pythonmeta.generic_as_md",))
+    used = ~counts.double_zero()
+    rows = [[*(float(column[i]) for column in counts), studies.labels[i]]
+            for i in np.flatnonzero(used)]
+    conventions = [key for key, applies in (
+        ("pythonmeta.double_zero", not used.all()),
+        (f"pythonmeta.{method.name.lower()}_zero_cells", counts.zero_cell()[used].any()),
+        ("pythonmeta.mh_rd_variance", method.name == "MH" and studies.measure == "RD"),
+    ) if applies]
+    return _Input("CATE", studies.measure, rows, used, studies.measure in RATIO_MEASURES,
+                  tuple(conventions))
+
+
 class PythonMetaBackend(EngineBase):
     """Adapter for PythonMeta's ``Meta`` class."""
 
     name = "pythonmeta"
     description = "PythonMeta 1.x (Python; RevMan 5 algorithms)"
     methods = frozenset({"FE", "DL"})
+    raw_methods = MappingProxyType({"MH": frozenset({"OR", "RR", "RD"}),
+                                    "PETO": frozenset({"OR"})})
     features = frozenset({"egger_classic"})
     max_studies = MAX_STUDIES
 
@@ -63,49 +104,51 @@ class PythonMetaBackend(EngineBase):
             self.name, _engine, "PythonMeta", "pip install 'metabridge[pythonmeta]'"
         )
 
-    def _run(self, studies: StudySet, method: Method) -> tuple[Any, list[Any]]:
-        """PythonMeta's Meta.meta0 on the studies as mean differences; returns (meta, rows)."""
+    def _run(self, studies: StudySet, method: Method) -> tuple[Any, list[Any], _Input]:
+        """PythonMeta's Meta.meta0 on the studies; returns (meta, its rows, the input)."""
+        given = _input(studies, method)
         meta = _engine().Meta()
-        meta.datatype = "CONT"
-        meta.effect = "MD"
-        meta.algorithm = "IV"
+        meta.datatype, meta.effect = given.datatype, given.effect
+        meta.algorithm = _ALGORITHM.get(method.name, "IV")
         meta.models = "Random" if method.random_effects else "Fixed"
-        rows = [
-            [float(y), float(s), 1, 0.0, 0.0, 1, label]
-            for y, s, label in zip(studies.yi, studies.sei, studies.labels, strict=True)
-        ]
         try:
-            return meta, meta.meta0(rows)
+            return meta, meta.meta0(given.rows), given
         except Exception as exc:  # PythonMeta raises bare Exception("error.(...)")
             raise EngineError(self.name, str(exc)) from None
 
     def pool(
         self, studies: StudySet, method: Method, level: float, test: str = "z"
     ) -> PoolResult:
-        _, out = self._run(studies, method)
+        _, out, given = self._run(studies, method)
         total, per_study = out[0], out[1:]
-        estimate, se, q = float(total[1]), float(total[6]), float(total[7])
-        df = studies.k - 1
+        scale = np.log if given.log_scale else np.asarray  # ratios come on the ratio scale
+        estimate, se, q = float(scale(total[1])), float(total[6]), float(total[7])
+        df = int(given.used.sum()) - 1
         if abs(level - 0.95) < 1e-12:
-            ci = (float(total[3]), float(total[4]))
+            ci = (float(scale(total[3])), float(scale(total[4])))
             computed_here: tuple[str, ...] = ()
         else:
             half = normal_quantile(level) * se
             ci = (estimate - half, estimate + half)
             computed_here = ("ci_low", "ci_high")
+        weights, yi, vi = np.zeros(studies.k), np.full(studies.k, np.nan), np.full(studies.k,
+                                                                                 np.nan)
+        weights[given.used] = [row[2] for row in per_study]
+        yi[given.used] = scale(np.array([row[1] for row in per_study], dtype=float))
+        vi[given.used] = np.array([row[6] for row in per_study], dtype=float) ** 2
+        excluded = [label for label, used in zip(studies.labels, given.used, strict=True)
+                    if not used]
         return assemble(
             studies, method, level,
             backend=self.name, engine_version=metadata.version("PythonMeta"),
             estimate=estimate, se=se, ci=ci,
             tau2=float(total[12]) if method.random_effects else 0.0,
-            q=q, weights=[row[2] for row in per_study],
-            i2=float(total[9]) if df > 0 else float("nan"),
-            computed_here=computed_here,
-            conventions=[
-                "pythonmeta.generic_as_md", "pythonmeta.table_pvalues",
-                "pythonmeta.abs_z", "pythonmeta.ci_196",
-            ],
-            extra={"p_engine": total[11], "q_p_engine": total[8], "z_engine": float(total[10])},
+            q=q, weights=weights, i2=float(total[9]) if df > 0 else float("nan"),
+            computed_here=computed_here, study_effects=(yi, vi), q_df=df,
+            conventions=[*given.conventions, "pythonmeta.table_pvalues", "pythonmeta.abs_z",
+                         "pythonmeta.ci_196"],
+            extra={"p_engine": total[11], "q_p_engine": total[8], "z_engine": float(total[10])}
+            | ({"excluded": excluded} if excluded else {}),
         )
 
     def _pool_numbers(
@@ -123,7 +166,7 @@ class PythonMetaBackend(EngineBase):
         """PythonMeta's Eggers_test: OLS of y/se on 1/se, t-test of the intercept."""
         if variant != "classic":
             return super().egger(studies, variant)
-        meta, out = self._run(studies, METHODS["FE"])
+        meta, out, _ = self._run(studies, METHODS["FE"])
         try:
             bias, t, p, sd, _ = meta.Eggers_test(out)
         except Exception as exc:  # bare Exception from PythonMeta

@@ -3,23 +3,28 @@
 FE uses the fixed-effect rows; DL is ``method_re="chi2"``; PM is
 ``method_re="iterated"`` (Paule-Mandel, DerSimonian & Kacker 2007).
 Hartung-Knapp ("knha") uses the "wls" rows (estimated scale) with t on k - 1 df.
+Mantel-Haenszel odds ratios come from ``contingency_tables.StratifiedTable``.
 Conventions applied: statsmodels.dl_untruncated, statsmodels.i2_untruncated,
-statsmodels.i2_from_q, statsmodels.no_pvalue, statsmodels.pm_tolerance.
+statsmodels.i2_from_q, statsmodels.no_pvalue, statsmodels.pm_tolerance,
+statsmodels.mh_or_only, statsmodels.zero_correction.
 """
 
 from __future__ import annotations
 
 from functools import cache
 from importlib import metadata
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from .. import heterogeneity as het
+from .. import mantel_haenszel as mh
 from ..analyses.types import EggerTest, EggerVariant
 from ..methods import Method
 from ..result import PoolResult
-from ..studies import StudySet
+from ..studies import Counts, StudySet
+from ..studies.counts import ZERO_CELL_CORRECTION
 from .base import BackendStatus, assemble, probe_python_engine
 from .engine_base import EngineBase
 
@@ -41,6 +46,7 @@ class StatsmodelsBackend(EngineBase):
     name = "statsmodels"
     description = "statsmodels.stats.meta_analysis.combine_effects (Python)"
     methods = frozenset({"FE", "DL", "PM"})
+    raw_methods = MappingProxyType({"MH": frozenset({"OR"})})
     tests = frozenset({"z", "knha"})
     features = frozenset({"egger_classic"})
     max_studies = None
@@ -51,6 +57,8 @@ class StatsmodelsBackend(EngineBase):
     def pool(
         self, studies: StudySet, method: Method, level: float, test: str = "z"
     ) -> PoolResult:
+        if method.needs is not None:
+            return self._pool_tables(studies, method, level)
         method_re = "iterated" if method.name == "PM" else "chi2"
         kwds = {"atol": PM_ATOL, "maxiter": PM_MAXITER} if method.name == "PM" else {}
         # statsmodels divides by df (k = 1) and by Q (identical estimates), and takes
@@ -100,6 +108,33 @@ class StatsmodelsBackend(EngineBase):
             computed_here=("ci_low", "ci_high"),
         )
 
+    def _pool_tables(self, studies: StudySet, method: Method, level: float) -> PoolResult:
+        """Mantel-Haenszel OR: ``StratifiedTable`` (Robins-Breslow-Greenland SE and CI).
+
+        statsmodels has no Q around it: metabridge computes it from statsmodels' own
+        per-study log odds ratios (double-zero tables left out, as in RevMan and
+        rma.mh), and the MH weights b c / N (convention statsmodels.mh_or_only).
+        """
+        from statsmodels.stats.contingency_tables import StratifiedTable
+
+        counts = studies.counts
+        a, b, c, d = counts.cells()
+        table = StratifiedTable(np.array([[a, b], [c, d]]))
+        low, high = table.logodds_pooled_confint(alpha=1 - level)
+        yi, vi = _table_effects(counts, "OR")
+        left_out = counts.double_zero()
+        yi[left_out], vi[left_out] = np.nan, np.nan
+        estimate = float(table.logodds_pooled)
+        q = mh.q_around(estimate, yi, vi)
+        return assemble(
+            studies, method, level, backend=self.name, engine_version=_version(),
+            estimate=estimate, se=float(table.logodds_pooled_se), ci=(float(low), float(high)),
+            tau2=0.0, q=q, weights=b * c / (a + b + c + d), study_effects=(yi, vi),
+            q_df=int((~left_out).sum()) - 1, computed_here=("q", "weights"),
+            conventions=["statsmodels.no_pvalue", "statsmodels.mh_or_only",
+                         *(["statsmodels.zero_correction"] if counts.zero_cell().any() else [])],
+        )
+
     def _pool_numbers(
         self, yi: np.ndarray, vi: np.ndarray, method: Method, test: str
     ) -> tuple[float, float, float]:
@@ -135,6 +170,22 @@ def _pm_converged(res: Any, tau2: float) -> bool:
     mu = (w * res.eff).sum() / w.sum()
     q_gen = float((w * (res.eff - mu) ** 2).sum())
     return bool(abs(q_gen - (res.k - 1)) <= 1e-8 * max(1.0, res.k - 1))
+
+
+#: metabridge's measures -> statsmodels' effectsize_2proportions statistics.
+_STATISTIC = {"OR": "odds-ratio", "RR": "risk-ratio", "RD": "diff"}
+
+
+def _table_effects(counts: Counts, measure: str) -> tuple[np.ndarray, np.ndarray]:
+    """statsmodels' ``effectsize_2proportions`` on the counts, with 1/2 added by metabridge
+    to every cell of a zero-cell table (its own ``zero_correction`` adds the constant to the
+    events of every table; convention statsmodels.zero_correction)."""
+    shift = ZERO_CELL_CORRECTION * counts.zero_cell()
+    return _engine().effectsize_2proportions(
+        counts.events_exp + shift, counts.total_exp + 2 * shift,
+        counts.events_ctrl + shift, counts.total_ctrl + 2 * shift,
+        statistic=_STATISTIC[measure],
+    )
 
 
 @cache
