@@ -11,6 +11,7 @@ import os
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -72,3 +73,30 @@ def reproduction_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("reproduction")
     assert cli.main(["reproduce", "--out", str(out)]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def raw_reference() -> pd.Series:
+    """metafor on raw data (validation/metafor_raw_reference.R), indexed by dataset, measure,
+    analysis, statistic and study ("" for pooled statistics, "1", "2", ... per study)."""
+    frame = pd.read_csv(REFERENCE / "metafor_raw_reference.csv", comment="#",
+                        dtype={"study": "string"})
+    frame["study"] = frame["study"].fillna("")
+    index = ["dataset", "measure", "analysis", "statistic", "study"]
+    return frame.set_index(index)["value"].sort_index()
+
+
+def per_study(reference: pd.Series, dataset: str, measure: str, analysis: str,
+              statistic: str) -> np.ndarray:
+    """One pinned per-study statistic, in study order."""
+    values = reference.loc[(dataset, measure, analysis, statistic)]
+    return values.sort_index(key=lambda s: s.astype(int)).to_numpy(float)
+
+
+def zero_cells(measure: str = "OR") -> mb.StudySet:
+    """The synthetic tables of reference/zero_cells.csv (zero cells, double zeros)."""
+    from metabridge.studies import COUNT_COLUMNS
+
+    frame = pd.read_csv(REFERENCE / "zero_cells.csv", comment="#")
+    return mb.StudySet.from_frame(frame, label="study", **{c: c for c in COUNT_COLUMNS},
+                                  measure=measure)

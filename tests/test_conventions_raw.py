@@ -13,11 +13,10 @@ import importlib
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REFERENCE
+from conftest import REFERENCE, per_study, zero_cells
 
 import metabridge as mb
 from metabridge.conventions import CONVENTIONS
-from metabridge.studies import COUNT_COLUMNS
 
 #: Rows that must name their check: the conventions of raw data and their methods.
 RAW_DATA_CONVENTIONS = {
@@ -40,28 +39,9 @@ def test_every_raw_data_convention_names_a_check_that_exists() -> None:
         assert callable(getattr(module, name, None)), convention.check
 
 
-@pytest.fixture(scope="module")
-def escalc_pins() -> pd.Series:
-    frame = pd.read_csv(REFERENCE / "metafor_raw_reference.csv", comment="#",
-                        dtype={"study": "string"})
-    frame = frame[frame["analysis"] == "escalc"]
-    return frame.set_index(["dataset", "measure", "statistic", "study"])["value"].sort_index()
-
-
-def zero_cells(measure: str) -> mb.StudySet:
-    frame = pd.read_csv(REFERENCE / "zero_cells.csv", comment="#")
-    return mb.StudySet.from_frame(frame, label="study", **{c: c for c in COUNT_COLUMNS},
-                                  measure=measure)
-
-
-def per_study(pins: pd.Series, dataset: str, measure: str, statistic: str) -> np.ndarray:
-    values = pins.loc[(dataset, measure, statistic)]
-    return values.sort_index(key=lambda s: s.astype(int)).to_numpy(float)
-
-
 @pytest.mark.parametrize("measure", ["OR", "RR", "RD"])
 def test_statsmodels_zero_correction_moves_every_table(
-    measure: str, escalc_pins: pd.Series
+    measure: str, raw_reference: pd.Series
 ) -> None:
     """statsmodels' own zero_correction = 1/2 equals 'add 1/2 to the events of every table,
     1 to the totals of zero-cell tables' -- not escalc's; metabridge's use of it (1/2 added
@@ -81,9 +61,9 @@ def test_statsmodels_zero_correction_moves_every_table(
         np.testing.assert_array_equal(got, expected)
     yi, vi = _table_effects(counts, measure)
     # escalc's ln(p / (1 - p)) for the table with p = 0.9999 carries ~1e-12 relative error
-    np.testing.assert_allclose(yi, per_study(escalc_pins, "zero_cells", measure, "yi"),
+    np.testing.assert_allclose(yi, per_study(raw_reference, "zero_cells", measure, "escalc", "yi"),
                                rtol=1e-10, atol=1e-15)
-    np.testing.assert_allclose(vi, per_study(escalc_pins, "zero_cells", measure, "vi"),
+    np.testing.assert_allclose(vi, per_study(raw_reference, "zero_cells", measure, "escalc", "vi"),
                                rtol=1e-10)
     assert not np.allclose(theirs[0][~zero], yi[~zero], rtol=1e-3)  # it moves clean tables
 

@@ -15,12 +15,11 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REFERENCE, need
+from conftest import need, per_study, zero_cells
 
 import metabridge as mb
 from metabridge import mantel_haenszel as mh
 from metabridge.backends import offers
-from metabridge.studies import COUNT_COLUMNS
 
 ENGINES = ("statsmodels", "pythonmeta", "metafor", "pimeta")
 CASES = [("MH", "OR"), ("MH", "RR"), ("MH", "RD"), ("PETO", "OR")]
@@ -124,21 +123,6 @@ def test_the_two_rd_variances_differ_where_the_engines_differ() -> None:
 
 
 # ------------------------------------------------------------------ metafor's pins
-@pytest.fixture(scope="module")
-def pins() -> pd.Series:
-    frame = pd.read_csv(REFERENCE / "metafor_raw_reference.csv", comment="#",
-                        dtype={"study": "string"})
-    frame["study"] = frame["study"].fillna("")
-    index = ["dataset", "measure", "analysis", "statistic", "study"]
-    return frame.set_index(index)["value"].sort_index()
-
-
-def zero_cells(measure: str) -> mb.StudySet:
-    frame = pd.read_csv(REFERENCE / "zero_cells.csv", comment="#")
-    return mb.StudySet.from_frame(frame, label="study", **{c: c for c in COUNT_COLUMNS},
-                                  measure=measure)
-
-
 DATASETS = {"bcg": mb.datasets.bcg, "li2007": mb.datasets.li2007, "zero_cells": zero_cells}
 #: PoolResult field -> metafor's statistic in the pins.
 FIELDS = {"estimate": "estimate", "se": "se", "ci_low": "ci_lb", "ci_high": "ci_ub",
@@ -148,14 +132,9 @@ FIELDS = {"estimate": "estimate", "se": "se", "ci_low": "ci_lb", "ci_high": "ci_
 PIN_RTOL = 1e-10
 
 
-def pinned(pins: pd.Series, dataset: str, measure: str, analysis: str, statistic: str) -> float:
-    return float(pins.loc[(dataset, measure, analysis, statistic, "")])
-
-
-def per_table(pins: pd.Series, dataset: str, measure: str, analysis: str,
-              statistic: str) -> np.ndarray:
-    values = pins.loc[(dataset, measure, analysis, statistic)]
-    return values.sort_index(key=lambda s: s.astype(int)).to_numpy(float)
+def pinned(reference: pd.Series, dataset: str, measure: str, analysis: str,
+           statistic: str) -> float:
+    return float(reference.loc[(dataset, measure, analysis, statistic, "")])
 
 
 def analysis_for(result: mb.PoolResult, method: str) -> str:
@@ -170,7 +149,7 @@ def analysis_for(result: mb.PoolResult, method: str) -> str:
 @pytest.mark.parametrize(("method", "measure"), CASES)
 @pytest.mark.parametrize("engine", ENGINES)
 def test_engines_reproduce_metafor_or_the_named_convention(
-    engine: str, method: str, measure: str, dataset: str, pins: pd.Series
+    engine: str, method: str, measure: str, dataset: str, raw_reference: pd.Series
 ) -> None:
     """Each engine equals rma.mh()/rma.peto(), or rma.mh()/rma.peto() with the zero-cell
     convention the result names applied to the tables; a different RD variance is the
@@ -188,12 +167,12 @@ def test_engines_reproduce_metafor_or_the_named_convention(
     for field, statistic in FIELDS.items():
         if variance_differs and field in ("se", "ci_low", "ci_high", "z", "p"):
             continue
-        expected = pinned(pins, dataset, measure, analysis, statistic)
+        expected = pinned(raw_reference, dataset, measure, analysis, statistic)
         assert getattr(result, field) == pytest.approx(
             expected, rel=PIN_RTOL, abs=PIN_RTOL * 1e-3), (field, analysis)
-    assert result.q_df == pinned(pins, dataset, measure, analysis, "k_yi") - 1
+    assert result.q_df == pinned(raw_reference, dataset, measure, analysis, "k_yi") - 1
     weights = np.asarray(result.weights)
-    expected_weights = per_table(pins, dataset, measure, analysis, "weights")
+    expected_weights = per_study(raw_reference, dataset, measure, analysis, "weights")
     if len(expected_weights) < len(weights):  # rma.mh dropped the double-zero tables
         dropped = DATASETS[dataset](measure).counts.double_zero()
         assert np.all(weights[dropped] == 0)
@@ -211,13 +190,13 @@ def test_engines_reproduce_metafor_or_the_named_convention(
         assert result.se**2 == pytest.approx(gr.variance, rel=PIN_RTOL)
 
 
-def test_pinned_grid_is_complete(pins: pd.Series) -> None:
+def test_pinned_grid_is_complete(raw_reference: pd.Series) -> None:
     """Guard: every data set has both analyses, both zero-cell rules, every measure."""
     for dataset in DATASETS:
         for variant in ("", ".revman"):
             for measure in ("OR", "RR", "RD"):
-                assert pinned(pins, dataset, measure, f"rma.mh{variant}", "estimate")
-            assert pinned(pins, dataset, "OR", f"rma.peto{variant}", "estimate")
+                assert pinned(raw_reference, dataset, measure, f"rma.mh{variant}", "estimate")
+            assert pinned(raw_reference, dataset, "OR", f"rma.peto{variant}", "estimate")
 
 
 def test_capabilities_show_mh_and_peto_per_engine() -> None:

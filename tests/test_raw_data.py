@@ -14,7 +14,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REFERENCE
+from conftest import per_study, zero_cells
 
 import metabridge as mb
 from metabridge.studies import COUNT_COLUMNS, MEANS_COLUMNS
@@ -23,13 +23,6 @@ from metabridge.studies import COUNT_COLUMNS, MEANS_COLUMNS
 #: carries a relative error of ~1e-12, which the log passes on.  Everything else is
 #: the same arithmetic in another order (~1e-15).
 ESCALC_RTOL = 1e-10
-
-
-def zero_cells(measure: str = "OR") -> mb.StudySet:
-    """The synthetic tables of reference/zero_cells.csv (zero cells, double zeros)."""
-    frame = pd.read_csv(REFERENCE / "zero_cells.csv", comment="#")
-    return mb.StudySet.from_frame(frame, label="study", **{c: c for c in COUNT_COLUMNS},
-                                  measure=measure)
 
 
 DATASETS = {
@@ -43,26 +36,12 @@ MEASURES = {"bcg": ("OR", "RR", "RD"), "li2007": ("OR", "RR", "RD"),
 CASES = [(name, measure) for name, measures in MEASURES.items() for measure in measures]
 
 
-@pytest.fixture(scope="module")
-def raw_reference() -> pd.Series:
-    frame = pd.read_csv(REFERENCE / "metafor_raw_reference.csv", comment="#",
-                        dtype={"study": "string"})
-    frame["study"] = frame["study"].fillna("")
-    index = ["dataset", "measure", "analysis", "statistic", "study"]
-    return frame.set_index(index)["value"].sort_index()
-
-
-def per_study(reference: pd.Series, dataset: str, measure: str, statistic: str) -> np.ndarray:
-    values = reference.loc[(dataset, measure, "escalc", statistic)]
-    return values.sort_index(key=lambda s: s.astype(int)).to_numpy(float)
-
-
 def test_reference_grid_is_complete(raw_reference: pd.Series) -> None:
     """Guard: every data set x measure has metafor's escalc values for every study."""
     for dataset, measure in CASES:
         k = DATASETS[dataset]().k
         for statistic in ("yi", "vi"):
-            assert len(per_study(raw_reference, dataset, measure, statistic)) == k
+            assert len(per_study(raw_reference, dataset, measure, "escalc", statistic)) == k
 
 
 @pytest.mark.parametrize(("dataset", "measure"), CASES)
@@ -70,10 +49,9 @@ def test_effect_sizes_are_metafors_escalc(
     dataset: str, measure: str, raw_reference: pd.Series
 ) -> None:
     studies = DATASETS[dataset](measure)
-    np.testing.assert_allclose(studies.yi, per_study(raw_reference, dataset, measure, "yi"),
-                               rtol=ESCALC_RTOL, atol=1e-15)
-    np.testing.assert_allclose(studies.vi, per_study(raw_reference, dataset, measure, "vi"),
-                               rtol=ESCALC_RTOL)
+    yi, vi = (per_study(raw_reference, dataset, measure, "escalc", s) for s in ("yi", "vi"))
+    np.testing.assert_allclose(studies.yi, yi, rtol=ESCALC_RTOL, atol=1e-15)
+    np.testing.assert_allclose(studies.vi, vi, rtol=ESCALC_RTOL)
 
 
 def exact_counts_variance(a: int, n1: int, c: int, n2: int, measure: str) -> Fraction:
