@@ -415,6 +415,16 @@ CONVENTIONS: tuple[Convention, ...] = (
         check="tests/test_conventions_raw.py::test_statsmodels_zero_correction_moves_every_table",
     ),
     Convention(
+        "pimeta.only_events_tables", "pimeta", ("q", "q_df"),
+        "rma_mh() leaves out of Q only the 2x2 tables with no events in either arm (its "
+        "escalc's drop00); a table with only events in both arms stays in Q with its "
+        "1/2-corrected effect. metafor's drop00 leaves out both kinds.",
+        "Reported as pimeta gives it: Q is metafor's Q plus that table's term "
+        "(y - theta)^2 / v, on one more degree of freedom.",
+        explains=("q", "q_p", "i2", "h2"),
+        check="tests/test_mantel_haenszel.py::test_engines_reproduce_metafor_or_the_named_convention",
+    ),
+    Convention(
         "metabridge.harmonised", "all", ("ci_low", "ci_high", "z", "p", "q_p", "i2", "h2"),
         "Each engine's own conventions (CI quantile, P computation, I^2 definition).",
         "PoolResult.harmonised() / compare(harmonise=True): CI with the exact normal quantile, "

@@ -25,11 +25,13 @@ import math
 import warnings
 from dataclasses import dataclass, field
 from functools import cache
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from .. import heterogeneity as het
+from .. import mantel_haenszel as mh
 from ..analyses.types import (
     BeggTest,
     EggerTest,
@@ -183,6 +185,8 @@ class PimetaBackend(EngineBase):
     name = "pimeta"
     description = "pimeta (pure-Python port of metafor and meta)"
     methods = frozenset({"FE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM"})
+    raw_methods = MappingProxyType({"MH": frozenset({"OR", "RR", "RD"}),
+                                    "PETO": frozenset({"OR"})})
     tests = frozenset({"z", "knha", "adhoc"})
     features = frozenset({"leave_one_out", "subgroups_common", "egger_classic",
                           "egger_metafor-rma", "begg"})
@@ -194,6 +198,8 @@ class PimetaBackend(EngineBase):
     def pool(
         self, studies: StudySet, method: Method, level: float, test: str = "z"
     ) -> PoolResult:
+        if method.needs is not None:
+            return self._pool_tables(studies, method, level)
         fitted = _rma(studies.yi, studies.vi, method, level, test)
         fit, c = fitted.fit, fitted.scale
         if not fitted.converged:
@@ -221,6 +227,26 @@ class PimetaBackend(EngineBase):
             i2=fit.I2 if df > 0 else nan, h2=fit.H2 if df > 0 else nan,
             q_p=fit.QEp if df > 0 else nan,
             converged=fitted.converged, conventions=conventions, extra=extra,
+        )
+
+    def _pool_tables(self, studies: StudySet, method: Method, level: float) -> PoolResult:
+        """rma_mh / rma_peto (:func:`_mantel_haenszel`, :func:`_peto`) on the 2x2 tables;
+        the per-table effects are pimeta's escalc() values for the tables its Q uses."""
+        cells = studies.counts.cells()
+        if method.name == "PETO":
+            fit = _peto(*cells, level)
+        else:
+            fit = _mantel_haenszel(*cells, studies.measure, level)
+        yi, vi, in_q = _q_effects(cells, "PETO" if method.name == "PETO" else studies.measure)
+        only_events = in_q & studies.counts.double_zero()
+        return assemble(
+            studies, method, level, backend=self.name, engine_version=_engine().__version__,
+            estimate=fit.estimate, se=fit.se, ci=fit.ci, tau2=0.0, q=fit.q, weights=fit.weights,
+            z=fit.z, p=fit.p, i2=fit.i2, h2=fit.h2, q_p=fit.q_p, q_df=fit.q_df,
+            computed_here=fit.computed_here, study_effects=(yi, vi),
+            conventions=[*fit.conventions,
+                         *(["pimeta.only_events_tables"] if only_events.any() else [])],
+            extra=fit.extra,
         )
 
     def pool_batch(
@@ -423,6 +449,28 @@ def _mantel_haenszel(
     heterogeneity = (fit.QEp, fit.I2, fit.H2) if df > 0 else (math.nan,) * 3
     return TablesFit(fit.beta, fit.se, (fit.ci_lb, fit.ci_ub), fit.zval, fit.pval, fit.QE,
                      df, *heterogeneity, _table_weights(fit, len(a)), extra=extra)
+
+
+def _q_effects(
+    cells: tuple[np.ndarray, ...], measure: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(yi, vi, in Q) per table, as pimeta's rma_mh / rma_peto compute their Q: its
+    escalc() (1/2 added to zero-cell tables) without the tables with no events in either
+    arm (its drop00; tables with only events stay, pimeta.only_events_tables); for Peto
+    the one-step (O - E) / V of the tables with V > 0, from the counts as they are."""
+    a, b, c, d = cells
+    if measure == "PETO":
+        in_q = mh.peto_terms(a, b, c, d)[1] > 0
+        add = 0.0
+    else:
+        in_q = ~((a == 0) & (c == 0))
+        add = 0.5
+    yi, vi = np.full(len(a), np.nan), np.full(len(a), np.nan)
+    if in_q.any():
+        out = _engine().escalc(measure, ai=a[in_q].tolist(), bi=b[in_q].tolist(),
+                               ci=c[in_q].tolist(), di=d[in_q].tolist(), add=add, drop00=False)
+        yi[in_q], vi[in_q] = out.yi, out.vi
+    return yi, vi, in_q
 
 
 def _peto(ai: Any, bi: Any, ci: Any, di: Any, level: float) -> TablesFit:
