@@ -100,3 +100,15 @@ def zero_cells(measure: str = "OR") -> mb.StudySet:
     frame = pd.read_csv(REFERENCE / "zero_cells.csv", comment="#")
     return mb.StudySet.from_frame(frame, label="study", **{c: c for c in COUNT_COLUMNS},
                                   measure=measure)
+
+
+def check_pythonmeta_ci(result: mb.PoolResult) -> set[str]:
+    """PythonMeta's CI is estimate -/+ 1.96 SE (pythonmeta.ci_196): check that, and return
+    the fields to leave out of comparisons with other engines' exact-quantile CIs."""
+    if "pythonmeta.ci_196" not in result.conventions or result.level != 0.95:
+        return set()
+    half = 1.96 * result.se
+    # PythonMeta computes the CI on the ratio scale and metabridge takes its log: ~1e-15
+    assert result.ci_low == pytest.approx(result.estimate - half, rel=1e-12, abs=1e-15)
+    assert result.ci_high == pytest.approx(result.estimate + half, rel=1e-12, abs=1e-15)
+    return {"ci_low", "ci_high"}

@@ -540,6 +540,15 @@ CASES = [
     Case("mh-rr-on-statsmodels", "`pool(counts(measure='RR'), 'MH', 'statsmodels')`",
          lambda: mb.pool(counts(measure="RR"), "MH", "statsmodels"), mb.UnsupportedMethodError,
          r"'statsmodels' does not offer 'MH \(RR\)'; engines that do: pythonmeta, metafor"),
+    Case("harmonised-needs-the-studies",
+         "`result.harmonised()` of PythonMeta's MH on tables with a zero cell, no studies",
+         lambda: mb.pool(counts(events_exp=[0, 3, 5]), "MH", "pythonmeta").harmonised(), Arg,
+         r"convention 'pythonmeta.mh_zero_cells' concerns the data: pass the studies, "
+         r"result.harmonised\(studies\)"),
+    Case("harmonised-own-effect-sizes", "`result.harmonised(studies)` of PythonMeta's SMD",
+         lambda: mb.pool(means(measure="SMD"), "FE", "pythonmeta").harmonised(
+             means(measure="SMD")), Arg,
+         r"pythonmeta computed its own effect sizes .*pool studies.effects_only\(\)"),
     Case("pool-not-a-studyset", "`pool([1.2, 0.8])`",
          lambda: mb.pool([1.2, 0.8]), Arg, r"studies must be a StudySet.*got list"),
     Case("compare-unknown-method", "`compare(studies, methods=('FE', 'XX'))`",

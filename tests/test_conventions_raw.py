@@ -23,7 +23,8 @@ RAW_DATA_CONVENTIONS = {
     "metafor.mh_tables", "metafor.peto_tables", "metabridge.stable_q",
     "pythonmeta.double_zero", "pythonmeta.mh_zero_cells", "pythonmeta.peto_zero_cells",
     "pythonmeta.mh_rd_variance", "statsmodels.mh_or_only", "statsmodels.zero_correction",
-    "pimeta.only_events_tables",
+    "pimeta.only_events_tables", "pimeta.escalc_drop00", "pythonmeta.smd_revman",
+    "statsmodels.smd_revman",
 }
 
 

@@ -60,6 +60,35 @@ for (name in names(datasets)) {
   }
 }
 
+# Conventions of other engines applied to metafor's own effect sizes, then pooled by
+# rma() (the checks of conventions.py rows): RevMan's Hedges' g (approximate bias
+# correction 1 - 3 / (4 N - 9), variance N / (n1 n2) + g^2 / (2 (N - 3.94)); PythonMeta,
+# statsmodels), and tables left out: double-zero tables (PythonMeta) or tables without
+# events in either arm (pimeta's escalc drop00).
+pool_variant <- function(name, measure, variant, yi, vi) {
+  for (method in c("FE", "DL", "REML")) {
+    fit <- mb_rma(yi, vi, method, 0.95)
+    if (!is.null(fit$error)) stop(name, " ", measure, " ", variant, ": ", fit$error)
+    for (s in stats) add(name, measure, paste0("rma.", method, ".", variant), s, fit[[s]])
+  }
+}
+normand_smd <- effect_sizes(datasets$normand1999, "SMD")
+total <- normand$n1i + normand$n2i
+exact_j <- exp(lgamma((total - 2) / 2) - log(sqrt((total - 2) / 2)) - lgamma((total - 3) / 2))
+g <- as.numeric(normand_smd$yi) * (1 - 3 / (4 * total - 9)) / exact_j
+pool_variant("normand1999", "SMD", "revman_smd", g,
+             total / (normand$n1i * normand$n2i) + g^2 / (2 * (total - 3.94)))
+zc <- datasets$zero_cells
+no_events <- zc$ai == 0 & zc$ci == 0
+double_zero <- no_events | (zc$ai == zc$n1i & zc$ci == zc$n2i)
+for (measure in measures$counts) {
+  es <- effect_sizes(zc, measure)
+  pool_variant("zero_cells", measure, "without_double_zero", as.numeric(es$yi)[!double_zero],
+               as.numeric(es$vi)[!double_zero])
+  pool_variant("zero_cells", measure, "without_no_events", as.numeric(es$yi)[!no_events],
+               as.numeric(es$vi)[!no_events])
+}
+
 # Mantel-Haenszel and Peto on the 2x2 tables: metafor's defaults, and with RevMan's
 # zero-cell rule applied to the tables (1/2 added to the cells of zero-cell tables,
 # double-zero tables dropped; convention "pythonmeta.mh_zero_cells").

@@ -8,9 +8,13 @@ attach the ``metabridge`` text of every row that applied to a result to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
+
+from .realign import as_metafor
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,9 @@ class Convention:
     #: The test showing that the convention, applied to one engine's numbers (or
     #: data), reproduces the other engine's ("tests/<file>.py::<test>").
     check: str = ""
+    #: For a convention of the data: recomputes the fields it changes under metafor's
+    #: convention, (result, studies) -> {field: value} (used by PoolResult.harmonised).
+    realign: Callable[[Any, Any], dict[str, Any]] | None = field(default=None, repr=False)
 
 
 #: Everything computed from tau^2: a tau^2 difference shows up in all of these.
@@ -357,6 +364,7 @@ CONVENTIONS: tuple[Convention, ...] = (
         explains=("estimate", "se", "ci_low", "ci_high", "z", "p", "pi_low", "pi_high", "tau2",
                   "q", "q_p", "i2", "h2"),
         check="tests/test_mantel_haenszel.py::test_engines_reproduce_metafor_or_the_named_convention",
+        realign=as_metafor,
     ),
     Convention(
         "pythonmeta.mh_zero_cells", "pythonmeta", ("estimate", "se", "q"),
@@ -369,6 +377,7 @@ CONVENTIONS: tuple[Convention, ...] = (
         explains=("estimate", "se", "ci_low", "ci_high", "z", "p", "pi_low", "pi_high", "q",
                   "q_p", "i2", "h2"),
         check="tests/test_mantel_haenszel.py::test_engines_reproduce_metafor_or_the_named_convention",
+        realign=as_metafor,
     ),
     Convention(
         "pythonmeta.peto_zero_cells", "pythonmeta", ("estimate", "se", "q"),
@@ -380,6 +389,7 @@ CONVENTIONS: tuple[Convention, ...] = (
         explains=("estimate", "se", "ci_low", "ci_high", "z", "p", "pi_low", "pi_high", "q",
                   "q_p", "i2", "h2"),
         check="tests/test_mantel_haenszel.py::test_engines_reproduce_metafor_or_the_named_convention",
+        realign=as_metafor,
     ),
     Convention(
         "pythonmeta.mh_rd_variance", "pythonmeta", ("se",),
@@ -391,6 +401,7 @@ CONVENTIONS: tuple[Convention, ...] = (
         "SE, CI, z and P differ.",
         explains=("se", "ci_low", "ci_high", "z", "p", "pi_low", "pi_high"),
         check="tests/test_mantel_haenszel.py::test_engines_reproduce_metafor_or_the_named_convention",
+        realign=as_metafor,
     ),
     Convention(
         "statsmodels.mh_or_only", "statsmodels", ("methods", "q", "weights"),
@@ -423,6 +434,38 @@ CONVENTIONS: tuple[Convention, ...] = (
         "(y - theta)^2 / v, on one more degree of freedom.",
         explains=("q", "q_p", "i2", "h2"),
         check="tests/test_mantel_haenszel.py::test_engines_reproduce_metafor_or_the_named_convention",
+        realign=as_metafor,
+    ),
+    Convention(
+        "pimeta.escalc_drop00", "pimeta", ("input", "k"),
+        "escalc() leaves out 2x2 tables with no events in either arm by default (drop00 = "
+        "True); metafor's escalc() keeps them (drop00 = FALSE) with 1/2 added to each cell.",
+        "Reported as pimeta gives it: those tables have weight 0 and no effect, Q is on the "
+        "others; harmonise = True gives every engine the StudySet's (metafor's) effect sizes.",
+        explains=(*DOWNSTREAM, "q", "q_p", "i2", "h2"),
+        check="tests/test_raw_pooling.py::test_engines_pool_raw_data_as_metafor_or_the_named_convention",
+        realign=as_metafor,
+    ),
+    Convention(
+        "pythonmeta.smd_revman", "pythonmeta", ("study_yi", "study_vi"),
+        "Hedges' g as RevMan 5: the approximate bias correction J = 1 - 3 / (4 N - 9) and "
+        "variance N / (n1 n2) + g^2 / (2 (N - 3.94)) (N = n1 + n2).",
+        "Reported as PythonMeta gives it. metafor's escalc() (and pimeta) use the exact "
+        "correction J(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2)), m = N - 2, and variance "
+        "1/n1 + 1/n2 + g^2 / (2 N); harmonise = True gives every engine metafor's.",
+        explains=(*DOWNSTREAM, "q", "q_p", "i2", "h2"),
+        check="tests/test_raw_pooling.py::test_engines_pool_raw_data_as_metafor_or_the_named_convention",
+        realign=as_metafor,
+    ),
+    Convention(
+        "statsmodels.smd_revman", "statsmodels", ("study_yi", "study_vi"),
+        "effectsize_smd() computes Hedges' g as RevMan 5 (approximate J = 1 - 3 / (4 N - 9), "
+        "variance N / (n1 n2) + g^2 / (2 (N - 3.94))); it has no option for the exact one.",
+        "Reported as statsmodels gives it (see pythonmeta.smd_revman); harmonise = True gives "
+        "every engine metafor's effect sizes.",
+        explains=(*DOWNSTREAM, "q", "q_p", "i2", "h2"),
+        check="tests/test_raw_pooling.py::test_engines_pool_raw_data_as_metafor_or_the_named_convention",
+        realign=as_metafor,
     ),
     Convention(
         "metabridge.harmonised", "all", ("ci_low", "ci_high", "z", "p", "q_p", "i2", "h2"),
@@ -448,8 +491,9 @@ def note(key: str) -> str:
 
 def conventions_table() -> pd.DataFrame:
     """Every documented convention difference as a DataFrame."""
-    rows = [c.__dict__ | {"quantities": ", ".join(c.quantities),
-                          "explains": ", ".join(c.explains)} for c in CONVENTIONS]
+    rows = [{k: v for k, v in c.__dict__.items() if k != "realign"}
+            | {"quantities": ", ".join(c.quantities), "explains": ", ".join(c.explains),
+               "harmonised": c.realign is not None} for c in CONVENTIONS]
     return pd.DataFrame(rows)
 
 

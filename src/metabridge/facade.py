@@ -170,7 +170,10 @@ def compare(
     is listed in ``Comparison.failed`` with its error, and every other result is
     kept.  ``harmonise=True`` puts every
     result under one convention (:meth:`PoolResult.harmonised`), so the
-    differences left are real.
+    differences left are real: for raw data every engine then pools the StudySet's
+    own effect sizes (metafor's escalc(); :meth:`StudySet.effects_only`) with the
+    inverse-variance methods, and MH/Peto results are recomputed under metafor's
+    conventions for the data.
     """
     check_studyset(studies)
     chosen = [canonical_method(m) for m in (IV_METHODS if methods is None
@@ -185,14 +188,15 @@ def compare(
     for name in names:
         for method in chosen:
             for test in test_names:
+                given = studies.effects_only() if harmonise and method.needs is None else studies
                 try:
-                    result = pool(studies, method.name, name, level, test)
+                    result = pool(given, method.name, name, level, test)
                 except UnsupportedMethodError as exc:
                     skipped.append((name, f"{method.name}/{test}", str(exc)))
                     continue
                 except EngineError as exc:
                     failed.append((name, f"{method.name}/{test}", str(exc)))
                     continue
-                results.append(result.harmonised() if harmonise else result)
+                results.append(result.harmonised(studies) if harmonise else result)
     return Comparison(tuple(results), tuple(skipped), harmonised=harmonise,
                       failed=tuple(failed))

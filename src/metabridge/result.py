@@ -13,14 +13,17 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import heterogeneity as het
-from .conventions import note
+from .conventions import convention, note
 from .errors import InvalidArgumentError
 from .formatting import format_p, p_value
 from .methods import METHODS
 from .studies import MEASURES, RATIO_MEASURES
+
+if TYPE_CHECKING:
+    from .studies import StudySet
 
 #: The fields every engine's result carries, in display order.
 STAT_FIELDS = (
@@ -124,28 +127,44 @@ class PoolResult:
             math.exp(self.ci_high), self.level,
         )
 
-    def harmonised(self) -> PoolResult:
+    def harmonised(self, studies: StudySet | None = None) -> PoolResult:
         """This result under one convention for every engine (see conventions table).
 
         CI = estimate -/+ c SE with the exact quantile c (normal, or t on
         ``test_df`` for Hartung-Knapp); signed statistic = estimate / SE with its
         exact P; Q p-value from chi-square; I^2 = max(0, (Q - df)/Q) and
         H^2 = Q/df (Higgins & Thompson 2002); prediction interval
-        estimate -/+ c sqrt(tau^2 + SE^2).  The engine's own values of changed
-        fields are kept in ``extra`` as ``<field>_engine``.
+        estimate -/+ c sqrt(tau^2 + SE^2).  Conventions of the data (a Mantel-Haenszel
+        or Peto result from zero-cell tables, RevMan's RD variance, ...) are undone
+        first, from ``studies`` (the StudySet pooled), as metafor computes them
+        (:mod:`metabridge.realign`).  The engine's own values of changed fields are
+        kept in ``extra`` as ``<field>_engine``.
         """
-        half = het.critical_value(self.level, self.test_df) * self.se
-        z = self.estimate / self.se
-        pi = het.prediction_interval(self.estimate, self.se, self.tau2, self.level, self.test_df)
+        realigned: dict[str, Any] = {}
+        for key in self.conventions:
+            realign = convention(key).realign
+            if realign is None:
+                continue
+            if studies is None:
+                raise InvalidArgumentError(
+                    f"convention {key!r} concerns the data: pass the studies, "
+                    "result.harmonised(studies)"
+                )
+            realigned |= realign(self, studies)
+        base = replace(self, **realigned)
+        half = het.critical_value(base.level, base.test_df) * base.se
+        z = base.estimate / base.se
+        pi = het.prediction_interval(base.estimate, base.se, base.tau2, base.level, base.test_df)
         new = {
-            "ci_low": self.estimate - half, "ci_high": self.estimate + half, "z": z,
-            "p": het.test_pvalue(z, self.test_df), "q_p": het.q_pvalue(self.q, self.q_df),
-            "i2": het.i2_from_q(self.q, self.q_df), "h2": het.h2_from_q(self.q, self.q_df),
+            "ci_low": base.estimate - half, "ci_high": base.estimate + half, "z": z,
+            "p": het.test_pvalue(z, base.test_df), "q_p": het.q_pvalue(base.q, base.q_df),
+            "i2": het.i2_from_q(base.q, base.q_df), "h2": het.h2_from_q(base.q, base.q_df),
             "pi_low": pi[0], "pi_high": pi[1],
         }
-        extra = dict(self.extra) | {f"{k}_engine": getattr(self, k) for k in new}
+        changed = [*new, *(name for name in realigned if not name.startswith("study_"))]
+        extra = dict(self.extra) | {f"{k}_engine": getattr(self, k) for k in changed}
         return replace(
-            self, **new, extra=extra, derived=self.derived | set(new),
+            base, **new, extra=extra, derived=self.derived | set(changed),
             conventions=(*self.conventions, "metabridge.harmonised"),
         )
 

@@ -279,7 +279,7 @@ class MetaforBackend(EngineBase):
 
     def _result(
         self, studies: StudySet, method: Method, level: float, out: dict[str, Any],
-        test: str = "z",
+        test: str = "z", effects: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> PoolResult:
         """PoolResult from the numbers of one mb_fit_numbers() list."""
         df = studies.k - 1
@@ -304,6 +304,7 @@ class MetaforBackend(EngineBase):
             q_p=_na(out["q_p"]) if df > 0 else float("nan"),
             converged=bool(out["converged"]), computed_here=here, conventions=conventions,
             extra=extra,
+            study_effects=effects,
         )
 
     def pool(
@@ -312,8 +313,9 @@ class MetaforBackend(EngineBase):
         if method.needs is not None:
             return self._pool_tables(studies, method, level)
         check_memory(studies.k, method.name)
-        out = call_r("mb_rma", studies.yi, studies.vi, method.name, level, test)
-        return self._result(studies, method, level, out, test)
+        yi, vi = _effect_sizes(studies)
+        out = call_r("mb_rma", yi, vi, method.name, level, test)
+        return self._result(studies, method, level, out, test, (yi, vi))
 
     def _pool_tables(self, studies: StudySet, method: Method, level: float) -> PoolResult:
         """rma.mh() / rma.peto() on the 2x2 tables (r/metabridge.R)."""
@@ -438,6 +440,17 @@ class MetaforBackend(EngineBase):
         check_memory(studies.k, "REML", what="Begg rank test", feature="begg")
         out = call_r("mb_ranktest", studies.yi, studies.vi)
         return BeggTest(out["tau"], out["p"], self.name, "ranktest()")
+
+
+def _effect_sizes(studies: StudySet) -> tuple[np.ndarray, np.ndarray]:
+    """escalc() (its defaults) on the raw data if the set has them, else the set's yi, vi."""
+    if studies.counts is not None:
+        out = call_r("mb_escalc_counts", *studies.counts.cells(), studies.measure)
+    elif studies.means is not None:
+        out = call_r("mb_escalc_means", *studies.means, studies.measure)
+    else:
+        return studies.yi, studies.vi
+    return np.asarray(out["yi"], dtype=float), np.asarray(out["vi"], dtype=float)
 
 
 def _na(value: Any) -> float:

@@ -200,12 +200,15 @@ class PimetaBackend(EngineBase):
     ) -> PoolResult:
         if method.needs is not None:
             return self._pool_tables(studies, method, level)
-        fitted = _rma(studies.yi, studies.vi, method, level, test)
+        yi, vi, used = _effect_sizes(studies)
+        fitted = _rma(yi[used], vi[used], method, level, test)
         fit, c = fitted.fit, fitted.scale
         if not fitted.converged:
             _warn_unconverged("rma()", method.name, fit.tau2 * c**2)
-        df = studies.k - 1
+        df = int(used.sum()) - 1
         conventions, extra = [], {"scale": c}
+        if not used.all():
+            conventions.append("pimeta.escalc_drop00")
         if method.name in ITERATIVE:
             conventions.append("pimeta.scaled_input")
         if fitted.eb_iterate is not None:
@@ -218,15 +221,18 @@ class PimetaBackend(EngineBase):
             pred = fit.predict()
             pi = (pred.pi_lb * c, pred.pi_ub * c)
         nan = float("nan")
+        weights = np.zeros(studies.k)
+        weights[used] = fit.weights
         return assemble(
             studies, method, level,
             backend=self.name, engine_version=_engine().__version__, test=test,
             estimate=fit.b[0] * c, se=fit.se[0] * c, ci=(fit.ci_lb[0] * c, fit.ci_ub[0] * c),
-            tau2=fit.tau2 * c**2, q=fit.QE, weights=fit.weights,
+            tau2=fit.tau2 * c**2, q=fit.QE, weights=weights,
             z=fit.zval[0], p=fit.pval[0], pi=pi,
             i2=fit.I2 if df > 0 else nan, h2=fit.H2 if df > 0 else nan,
-            q_p=fit.QEp if df > 0 else nan,
+            q_p=fit.QEp if df > 0 else nan, q_df=df,
             converged=fitted.converged, conventions=conventions, extra=extra,
+            study_effects=(np.where(used, yi, nan), np.where(used, vi, nan)),
         )
 
     def _pool_tables(self, studies: StudySet, method: Method, level: float) -> PoolResult:
@@ -449,6 +455,27 @@ def _mantel_haenszel(
     heterogeneity = (fit.QEp, fit.I2, fit.H2) if df > 0 else (math.nan,) * 3
     return TablesFit(fit.beta, fit.se, (fit.ci_lb, fit.ci_ub), fit.zval, fit.pval, fit.QE,
                      df, *heterogeneity, _table_weights(fit, len(a)), extra=extra)
+
+
+def _effect_sizes(studies: StudySet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(yi, vi, used): pimeta's escalc() with its defaults on the raw data (for counts it
+    drops the tables with no events in either arm, pimeta.escalc_drop00), else the set's."""
+    used = np.ones(studies.k, dtype=bool)
+    counts, means = studies.counts, studies.means
+    if counts is not None:
+        a, b, c, d = counts.cells()
+        used = ~((a == 0) & (c == 0))
+        out = _engine().escalc(studies.measure, ai=a.tolist(), bi=b.tolist(), ci=c.tolist(),
+                               di=d.tolist())
+    elif means is not None:
+        out = _engine().escalc(studies.measure, **{
+            name: column.tolist() for name, column in zip(
+                ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"), means, strict=True)})
+    else:
+        return studies.yi, studies.vi, used
+    yi, vi = np.full(studies.k, np.nan), np.full(studies.k, np.nan)
+    yi[used], vi[used] = out.yi, out.vi
+    return yi, vi, used
 
 
 def _q_effects(

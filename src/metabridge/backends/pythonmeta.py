@@ -50,8 +50,9 @@ def _engine() -> Any:
     return PythonMeta
 
 
-#: metabridge's methods on 2x2 tables -> PythonMeta's algorithm (all others: "IV").
-_ALGORITHM = {"MH": "MH", "PETO": "Peto"}
+#: metabridge's methods on 2x2 tables -> PythonMeta's algorithm; for effect sizes "IV",
+#: and for SMD "IV-Heg" (Hedges' g as RevMan 5 computes it).
+_ALGORITHM = {"MH": "MH", "PETO": "Peto", "SMD": "IV-Heg"}
 
 
 class _Input(NamedTuple):
@@ -68,20 +69,27 @@ class _Input(NamedTuple):
 
 
 def _input(studies: StudySet, method: Method) -> _Input:
-    """2x2 tables for the methods on tables (MH, Peto); otherwise the effect sizes as mean
-    differences (yi, SE, n = 1) vs (0, 0, n = 1), so that MD = yi and SE(MD) = SE."""
-    counts = studies.counts if method.needs is not None else None
+    """The raw data as PythonMeta takes them (2x2 tables; means, SDs and n), so that it
+    computes its own effect sizes; generic effect sizes as mean differences (yi, SE,
+    n = 1) vs (0, 0, n = 1), so that MD = yi and SE(MD) = SE."""
+    counts, means = studies.counts, studies.means
+    everyone = np.ones(studies.k, dtype=bool)
+    if means is not None:
+        rows = [[*(float(column[i]) for column in means), label]
+                for i, label in enumerate(studies.labels)]
+        smd = ("pythonmeta.smd_revman",) if studies.measure == "SMD" else ()
+        return _Input("CONT", studies.measure, rows, everyone, False, smd)
     if counts is None:
         rows = [[float(y), float(s), 1, 0.0, 0.0, 1, label]
                 for y, s, label in zip(studies.yi, studies.sei, studies.labels, strict=True)]
-        return _Input("CONT", "MD", rows, np.ones(studies.k, dtype=bool), False,
-                      ("pythonmeta.generic_as_md",))
+        return _Input("CONT", "MD", rows, everyone, False, ("pythonmeta.generic_as_md",))
     used = ~counts.double_zero()
     rows = [[*(float(column[i]) for column in counts), studies.labels[i]]
             for i in np.flatnonzero(used)]
     conventions = [key for key, applies in (
         ("pythonmeta.double_zero", not used.all()),
-        (f"pythonmeta.{method.name.lower()}_zero_cells", counts.zero_cell()[used].any()),
+        (f"pythonmeta.{method.name.lower()}_zero_cells",
+         method.needs is not None and counts.zero_cell()[used].any()),
         ("pythonmeta.mh_rd_variance", method.name == "MH" and studies.measure == "RD"),
     ) if applies]
     return _Input("CATE", studies.measure, rows, used, studies.measure in RATIO_MEASURES,
@@ -109,7 +117,7 @@ class PythonMetaBackend(EngineBase):
         given = _input(studies, method)
         meta = _engine().Meta()
         meta.datatype, meta.effect = given.datatype, given.effect
-        meta.algorithm = _ALGORITHM.get(method.name, "IV")
+        meta.algorithm = _ALGORITHM.get(method.name, _ALGORITHM.get(given.effect, "IV"))
         meta.models = "Random" if method.random_effects else "Fixed"
         try:
             return meta, meta.meta0(given.rows), given

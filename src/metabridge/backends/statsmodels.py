@@ -63,9 +63,10 @@ class StatsmodelsBackend(EngineBase):
         kwds = {"atol": PM_ATOL, "maxiter": PM_MAXITER} if method.name == "PM" else {}
         # statsmodels divides by df (k = 1) and by Q (identical estimates), and takes
         # sqrt of a negative DL variance (Q < df); those numbers are replaced below.
+        yi, vi, conventions = _effect_sizes(studies)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            res = _engine().combine_effects(studies.yi, studies.vi, method_re=method_re, **kwds)
-        conventions = ["statsmodels.no_pvalue", "statsmodels.fast_ci"]
+            res = _engine().combine_effects(yi, vi, method_re=method_re, **kwds)
+        conventions += ["statsmodels.no_pvalue", "statsmodels.fast_ci"]
         extra: dict[str, Any] = {}
         converged = True
         tau2 = float(res.tau2)
@@ -105,7 +106,7 @@ class StatsmodelsBackend(EngineBase):
             i2=heterogeneity.get("i2", max(0.0, i2_raw) * 100.0 if df > 0 else float("nan")),
             h2=heterogeneity.get("h2", float(res.h2) if df > 0 else float("nan")),
             converged=converged, conventions=conventions, extra=extra,
-            computed_here=("ci_low", "ci_high"),
+            computed_here=("ci_low", "ci_high"), study_effects=(yi, vi),
         )
 
     def _pool_tables(self, studies: StudySet, method: Method, level: float) -> PoolResult:
@@ -186,6 +187,21 @@ def _table_effects(counts: Counts, measure: str) -> tuple[np.ndarray, np.ndarray
         counts.events_ctrl + shift, counts.total_ctrl + 2 * shift,
         statistic=_STATISTIC[measure],
     )
+
+
+def _effect_sizes(studies: StudySet) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(yi, vi, conventions): statsmodels' own effect sizes from raw data where it has a
+    routine (effectsize_2proportions for counts, effectsize_smd for SMD), else the set's."""
+    if studies.counts is not None:
+        zero_cells = bool(studies.counts.zero_cell().any())
+        return (*_table_effects(studies.counts, studies.measure),
+                ["statsmodels.zero_correction"] if zero_cells else [])
+    means = studies.means
+    if means is not None and studies.measure == "SMD":
+        yi, vi = _engine().effectsize_smd(*means)
+        return np.asarray(yi, dtype=float), np.asarray(vi, dtype=float), [
+            "statsmodels.smd_revman"]
+    return studies.yi, studies.vi, []
 
 
 @cache

@@ -476,6 +476,12 @@ class StudySet:
             for value in pd.unique(values.to_numpy())
         }
 
+    def effects_only(self) -> StudySet:
+        """The same studies as effect sizes only: yi and vi (metafor's escalc() values for
+        raw data), without the raw data, so that every engine pools these numbers instead
+        of computing its own.  The raw columns stay as reported inputs."""
+        return StudySet._build(self.yi, self.vi, self.labels, self.measure, self._data)
+
     def with_columns(self, **columns: Any) -> StudySet:
         """A copy with covariate columns added or replaced (one value, or one per study).
 
