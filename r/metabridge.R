@@ -244,6 +244,30 @@ mb_rma_mh <- function(ai, bi, ci, di, measure, level, add_tables = 0, drop_table
          error = NULL, warnings = res$warnings))
 }
 
+# RevMan's random-effects model for 2x2 tables ("M-H, Random"): the DerSimonian-Laird
+# tau^2 from rma.mh()'s Q (centred on the MH estimate) with the inverse-variance weights
+# of the per-table yi/vi behind that Q, then rma(yi, vi, tau2 = tau2) pools those tables.
+# Q, its P, I^2 and H^2 are rma.mh()'s; mh_estimate is the centre of Q.
+mb_rma_dl_mh <- function(ai, bi, ci, di, measure, level) {
+  res <- mb_capture({
+    mh <- rma.mh(ai = ai, bi = bi, ci = ci, di = di, measure = measure, level = 100 * level)
+    w <- 1 / mh$vi
+    tau2 <- max(0, (mh$QE - (mh$k.yi - 1)) / (sum(w) - sum(w^2) / sum(w)))
+    list(mh = mh, fit = rma(yi = mh$yi, vi = mh$vi, tau2 = tau2, level = 100 * level))
+  })
+  if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
+  mh <- res$value$mh
+  fit <- res$value$fit
+  out <- mb_fit_numbers(fit)
+  weights <- rep(0, length(ai))
+  weights[!is.na(mh$yi.f)] <- out$weights
+  c(out[setdiff(names(out), c("weights", "q", "q_p", "i2", "h2"))],
+    mb_fixed_numbers(mh)[c("q", "q_p", "i2", "h2")],
+    list(weights = weights, mh_estimate = as.numeric(mh$beta), yi = as.numeric(mh$yi.f),
+         vi = as.numeric(mh$vi.f), k_yi = as.integer(mh$k.yi), error = NULL,
+         warnings = res$warnings))
+}
+
 # Peto's one-step odds ratio: rma.peto().  yi/vi are the per-table one-step log odds
 # ratios (O - E) / V and 1 / V on the counts as they are (what rma.peto's Q uses; NA
 # where V = 0), weights V in percent.  add_tables / drop_tables as for mb_rma_mh.

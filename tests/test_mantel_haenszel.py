@@ -281,7 +281,7 @@ def test_compare_names_mh_conventions_and_harmonise_closes_the_gap(
     harmonise every engine's result is recomputed under metafor's conventions for the
     data (metabridge.realign) and the presentation made one (CI quantile, P, I^2)."""
     studies = DATASETS[dataset](measure)
-    methods = ("MH", "PETO") if measure == "OR" else ("MH",)
+    methods = ("MH", "DL-MH", "PETO") if measure == "OR" else ("MH", "DL-MH")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", mb.EngineWarning)
         plain = mb.compare(studies, methods)
@@ -291,3 +291,35 @@ def test_compare_names_mh_conventions_and_harmonise_closes_the_gap(
     for result in harmonised.results:  # the engine's own numbers are kept
         if "pythonmeta.mh_rd_variance" in result.conventions:
             assert result.extra["se_engine"] != result.se
+
+
+@pytest.mark.parametrize("dataset", sorted(DATASETS))
+@pytest.mark.parametrize("measure", ["OR", "RR", "RD"])
+@pytest.mark.parametrize("engine", ["pythonmeta", "metafor"])
+def test_revman_random_effects_is_dl_on_the_mh_q(
+    engine: str, dataset: str, measure: str, raw_reference: pd.Series
+) -> None:
+    """RevMan's 'M-H, Random' from metafor's pinned rma.mh() numbers: tau^2 =
+    max(0, (Q - df) / (sum w - sum w^2 / sum w)), w = 1 / v over the tables in Q, then
+    the inverse-variance pooling with 1 / (v + tau^2) (DerSimonian & Laird 1986; RevMan 5
+    statistical algorithms).  PythonMeta computes it natively, metafor through
+    rma.mh() + rma(tau2 = ...) (convention metafor.dl_mh); with zero cells PythonMeta's
+    MH analysis is metafor's with RevMan's zero-cell rule (the .revman pins)."""
+    need(engine)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mb.EngineWarning)
+        result = mb.pool(DATASETS[dataset](measure), "DL-MH", engine)
+    analysis = "rma.mh" + (".revman" if {"pythonmeta.mh_zero_cells", "pythonmeta.double_zero"}
+                           & set(result.conventions) else "")
+    q = pinned(raw_reference, dataset, measure, analysis, "q")
+    yi, vi = (per_study(raw_reference, dataset, measure, analysis, s) for s in ("yi", "vi"))
+    yi, vi = yi[np.isfinite(yi)], vi[np.isfinite(vi)]
+    w = 1 / vi
+    tau2 = max(0.0, (q - (len(w) - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    w_re = 1 / (vi + tau2)
+    # closed forms; the zero-cell tables' tau^2 cancels less well: 1e-9 relative
+    assert result.tau2 == pytest.approx(tau2, rel=1e-9, abs=1e-15)
+    assert result.estimate == pytest.approx((w_re * yi).sum() / w_re.sum(), rel=1e-9)
+    assert result.se == pytest.approx(1 / np.sqrt(w_re.sum()), rel=1e-9)
+    assert result.q == pytest.approx(q, rel=1e-10)
+    assert result.q_df == len(w) - 1

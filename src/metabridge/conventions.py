@@ -331,6 +331,18 @@ CONVENTIONS: tuple[Convention, ...] = (
         check="tests/test_mantel_haenszel.py::test_engines_match_exact_rational_arithmetic",
     ),
     Convention(
+        "metafor.dl_mh", "metafor", ("tau2",),
+        "metafor has no random-effects model for 2x2 tables with Q from the Mantel-Haenszel "
+        "analysis (RevMan 5's 'M-H, Random'; R meta's Q.Cochrane = TRUE); its "
+        "rma(method = 'DL') takes Q around the inverse-variance estimate of escalc() effects.",
+        "method='DL-MH' on metafor: tau^2 = max(0, (Q - df) / (sum w - sum w^2 / sum w)) from "
+        "rma.mh()'s Q and the weights w = 1 / v of its per-table effects, computed in "
+        "r/metabridge.R (tau2 listed in derived), then rma(yi, vi, tau2 = tau^2) pools; Q, "
+        "its P and I^2 are rma.mh()'s, as RevMan reports them. method='DL' stays the "
+        "inverse-variance DerSimonian-Laird.",
+        check="tests/test_mantel_haenszel.py::test_revman_random_effects_is_dl_on_the_mh_q",
+    ),
+    Convention(
         "metafor.peto_tables", "metafor", ("estimate", "se", "q", "q_df"),
         "rma.peto() computes O - E and V from the counts as they are and Q = sum (O - E)^2 / V "
         "- (sum (O - E))^2 / sum V in one pass, on k.yi - 1 df (double-zero tables, V = 0, "
@@ -374,8 +386,8 @@ CONVENTIONS: tuple[Convention, ...] = (
         "Reported as PythonMeta gives it. metafor's rma.mh() and statsmodels pool the counts "
         "as they are; rma.mh(add = c(1/2, 1/2), to = c('only0', 'only0'), drop00 = c(TRUE, "
         "TRUE)) reproduces PythonMeta.",
-        explains=("estimate", "se", "ci_low", "ci_high", "z", "p", "pi_low", "pi_high", "q",
-                  "q_p", "i2", "h2"),
+        explains=("estimate", "se", "ci_low", "ci_high", "z", "p", "pi_low", "pi_high", "tau2",
+                  "q", "q_p", "i2", "h2"),
         check="tests/test_mantel_haenszel.py::test_engines_reproduce_metafor_or_the_named_convention",
         realign=as_metafor,
     ),

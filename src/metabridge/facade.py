@@ -25,7 +25,7 @@ from .errors import (
     InvalidArgumentError,
     UnsupportedMethodError,
 )
-from .mantel_haenszel import undefined_reason
+from .mantel_haenszel import FIXED_PART, undefined_reason
 from .methods import IV_METHODS, Method, canonical_method, canonical_test
 from .result import PoolResult
 from .studies import StudySet
@@ -79,7 +79,7 @@ def _check_raw_tables(studies: StudySet, method: Method) -> None:
             f"method {method.name!r} gives {', '.join(measures)} only; these counts are set "
             f"up as {studies.measure}: build them with measure={measures[0]!r}"
         )
-    reason = undefined_reason(method.name, studies.measure, studies.counts.cells())
+    reason = undefined_reason(FIXED_PART[method.name], studies.measure, studies.counts.cells())
     if reason is not None:
         raise InsufficientStudiesError(
             f"method {method.name!r} ({studies.measure}) is not defined for these "

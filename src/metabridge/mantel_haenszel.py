@@ -114,6 +114,15 @@ POOLERS = {
     ("MH", "RD"): mh_risk_difference,
     ("PETO", "OR"): peto,
 }
+#: The fixed-effect analysis each method on tables starts from (RevMan's DL-MH: MH).
+FIXED_PART = {"MH": "MH", "PETO": "PETO", "DL-MH": "MH"}
+
+
+def dl_tau2_from_q(q: float, vi: np.ndarray) -> float:
+    """DerSimonian-Laird tau^2 = max(0, (Q - df) / (sum w - sum w^2 / sum w)), w = 1 / v,
+    over the tables with an effect size (df = their number - 1)."""
+    w = 1 / vi[np.isfinite(vi)]
+    return max(0.0, (q - (len(w) - 1)) / (w.sum() - (w**2).sum() / w.sum()))
 
 
 def undefined_reason(method: str, measure: str, cells: Cells) -> str | None:

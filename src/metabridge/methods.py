@@ -52,6 +52,14 @@ _METHODS = (
         needs="counts", measures=("OR", "RR", "RD"),
     ),
     Method(
+        "DL-MH", True,
+        "DerSimonian-Laird, tau^2 from the Q of the Mantel-Haenszel analysis (RevMan 'M-H, "
+        "Random')",
+        "DerSimonian & Laird 1986; Deeks & Higgins 2010, Statistical algorithms in Review "
+        "Manager 5; R meta's Q.Cochrane",
+        needs="counts", measures=("OR", "RR", "RD"),
+    ),
+    Method(
         "PETO", False, "Peto's one-step odds ratio on 2x2 tables",
         "Yusuf, Peto, Lewis, Collins & Sleight 1985, Prog Cardiovasc Dis 27:335",
         needs="counts", measures=("OR",),

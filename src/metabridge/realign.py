@@ -37,14 +37,22 @@ def as_metafor(result: PoolResult, studies: StudySet) -> dict[str, Any]:
     if counts is None or studies.labels != result.labels:
         raise InvalidArgumentError("harmonised(studies) needs the 2x2 counts the result pooled")
     cells = counts.cells()
-    pooled = mh.POOLERS[(result.method, result.measure)](*cells)
+    pooled = mh.POOLERS[(mh.FIXED_PART[result.method], result.measure)](*cells)
     if result.method == "PETO":
         yi, vi = mh.peto_effects(*cells)
     else:
         left_out = counts.double_zero()
         yi, vi = np.where(left_out, np.nan, studies.yi), np.where(left_out, np.nan, studies.vi)
-    return {
-        "estimate": pooled.estimate, "se": math.sqrt(pooled.variance),
-        "q": mh.q_around(pooled.estimate, yi, vi), "q_df": int(np.isfinite(yi).sum()) - 1,
+    q = mh.q_around(pooled.estimate, yi, vi)
+    out = {
+        "estimate": pooled.estimate, "se": math.sqrt(pooled.variance), "q": q,
+        "q_df": int(np.isfinite(yi).sum()) - 1,
         "study_yi": tuple(yi.tolist()), "study_vi": tuple(vi.tolist()),
     }
+    if result.method == "DL-MH":  # RevMan's random effects: DL tau^2 from the MH Q
+        tau2 = mh.dl_tau2_from_q(q, vi)
+        used = np.isfinite(yi)
+        w = 1 / (vi[used] + tau2)
+        out |= {"tau2": tau2, "estimate": float((w * yi[used]).sum() / w.sum()),
+                "se": float(1 / np.sqrt(w.sum()))}
+    return out

@@ -192,6 +192,7 @@ def assemble(
     extra: Mapping[str, Any] | None = None,
     study_effects: tuple[Iterable[float], Iterable[float]] | None = None,
     q_df: int | None = None,
+    q_centre: float | None = None,
 ) -> PoolResult:
     """Build a :class:`PoolResult`; statistics the engine did not give are computed here.
 
@@ -201,7 +202,8 @@ def assemble(
     ``study_effects`` are the per-study (yi, vi) the engine pooled (default: the
     StudySet's; NaN for a study the engine left out of Q), ``q_df`` Q's degrees of
     freedom when the engine leaves studies out of Q (default k - 1).  For methods on
-    raw tables (MH, Peto) Q is recomputed two-pass around the engine's estimate from
+    raw tables (MH, Peto, DL-MH) Q is recomputed two-pass around the engine's estimate
+    (``q_centre`` when Q is centred elsewhere: DL-MH's Q is the MH analysis') from
     those effects; an engine Q off by more than :data:`Q_RTOL` is replaced by it
     (convention ``metabridge.stable_q``).
     """
@@ -214,7 +216,7 @@ def assemble(
     conventions = list(conventions)
     extra = dict(extra or {})
     if method.needs is not None:
-        stable = mh.q_around(estimate, yi, vi)
+        stable = mh.q_around(estimate if q_centre is None else q_centre, yi, vi)
         if abs(q - stable) > Q_RTOL * max(1.0, stable):
             extra["q_engine"] = q
             conventions.append("metabridge.stable_q")

@@ -61,7 +61,7 @@ ITERATIVE = frozenset({"ML", "REML", "EB", "PM", "PMM"})
 R_FUNCTIONS = (
     "mb_rma", "mb_leave1out", "mb_subgroups_separate", "mb_subgroups_common",
     "mb_regtest", "mb_ranktest", "mb_rma_batch", "mb_confint", "mb_rma_mh", "mb_rma_peto",
-    "mb_escalc_counts", "mb_escalc_means",
+    "mb_escalc_counts", "mb_escalc_means", "mb_rma_dl_mh",
 )
 #: Fields of an R result list that are vectors even when of length 1.
 _VECTOR_FIELDS = frozenset({"weights", "warnings", "estimates", "ses", "tau2s", "failures",
@@ -260,6 +260,7 @@ class MetaforBackend(EngineBase):
     description = "R metafor rma() through rpy2"
     methods = frozenset({"FE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM"})
     raw_methods = MappingProxyType({"MH": frozenset({"OR", "RR", "RD"}),
+                                    "DL-MH": frozenset({"OR", "RR", "RD"}),
                                     "PETO": frozenset({"OR"})})
     tests = frozenset({"z", "knha", "adhoc"})
     features = frozenset({
@@ -322,19 +323,27 @@ class MetaforBackend(EngineBase):
         cells = studies.counts.cells()
         if method.name == "PETO":
             out = call_r("mb_rma_peto", *cells, level)
+        elif method.name == "DL-MH":
+            out = call_r("mb_rma_dl_mh", *cells, studies.measure, level)
         else:
             out = call_r("mb_rma_mh", *cells, studies.measure, level)
         df = int(out["k_yi"]) - 1
+        fixed = method.name != "DL-MH"
         return assemble(
             studies, method, level,
             backend=self.name, engine_version=_session().metafor_version,
             estimate=out["estimate"], se=out["se"], ci=(out["ci_lb"], out["ci_ub"]),
-            tau2=0.0, q=out["q"], weights=out["weights"], z=out["zval"], p=out["pval"],
+            tau2=0.0 if fixed else out["tau2"], q=out["q"], weights=out["weights"],
+            z=out["zval"], p=out["pval"],
             i2=_na(out["i2"]) if df > 0 else float("nan"),
             h2=_na(out["h2"]) if df > 0 else float("nan"),
             q_p=_na(out["q_p"]) if df > 0 else float("nan"),
             study_effects=(out["yi"], out["vi"]), q_df=df,
-            conventions=[f"metafor.{method.name.lower()}_tables"],
+            q_centre=None if fixed else out["mh_estimate"],
+            computed_here=() if fixed else ("tau2",),
+            conventions=["metafor.mh_tables" if method.name == "DL-MH"
+                         else f"metafor.{method.name.lower()}_tables",
+                         *([] if fixed else ["metafor.dl_mh"])],
         )
 
     def leave_one_out(self, studies: StudySet, method: Method, level: float) -> LeaveOneOut:

@@ -20,6 +20,7 @@ import numpy as np
 from ..analyses.types import EggerTest, EggerVariant
 from ..conversions import normal_quantile
 from ..errors import EngineError
+from ..mantel_haenszel import FIXED_PART
 from ..methods import METHODS, Method
 from ..result import PoolResult
 from ..studies import RATIO_MEASURES, StudySet
@@ -52,7 +53,7 @@ def _engine() -> Any:
 
 #: metabridge's methods on 2x2 tables -> PythonMeta's algorithm; for effect sizes "IV",
 #: and for SMD "IV-Heg" (Hedges' g as RevMan 5 computes it).
-_ALGORITHM = {"MH": "MH", "PETO": "Peto", "SMD": "IV-Heg"}
+_ALGORITHM = {"MH": "MH", "DL-MH": "MH", "PETO": "Peto", "SMD": "IV-Heg"}
 
 
 class _Input(NamedTuple):
@@ -88,7 +89,7 @@ def _input(studies: StudySet, method: Method) -> _Input:
             for i in np.flatnonzero(used)]
     conventions = [key for key, applies in (
         ("pythonmeta.double_zero", not used.all()),
-        (f"pythonmeta.{method.name.lower()}_zero_cells",
+        (f"pythonmeta.{FIXED_PART.get(method.name, '').lower()}_zero_cells",
          method.needs is not None and counts.zero_cell()[used].any()),
         ("pythonmeta.mh_rd_variance", method.name == "MH" and studies.measure == "RD"),
     ) if applies]
@@ -103,6 +104,7 @@ class PythonMetaBackend(EngineBase):
     description = "PythonMeta 1.x (Python; RevMan 5 algorithms)"
     methods = frozenset({"FE", "DL"})
     raw_methods = MappingProxyType({"MH": frozenset({"OR", "RR", "RD"}),
+                                    "DL-MH": frozenset({"OR", "RR", "RD"}),
                                     "PETO": frozenset({"OR"})})
     features = frozenset({"egger_classic"})
     max_studies = MAX_STUDIES
@@ -146,13 +148,16 @@ class PythonMetaBackend(EngineBase):
         vi[given.used] = np.array([row[6] for row in per_study], dtype=float) ** 2
         excluded = [label for label, used in zip(studies.labels, given.used, strict=True)
                     if not used]
+        centre = None  # DL-MH: Q is the MH analysis', centred on the MH estimate
+        if method.name == "DL-MH":
+            centre = float(scale(self._run(studies, METHODS["MH"])[1][0][1]))
         return assemble(
             studies, method, level,
             backend=self.name, engine_version=metadata.version("PythonMeta"),
             estimate=estimate, se=se, ci=ci,
             tau2=float(total[12]) if method.random_effects else 0.0,
             q=q, weights=weights, i2=float(total[9]) if df > 0 else float("nan"),
-            computed_here=computed_here, study_effects=(yi, vi), q_df=df,
+            computed_here=computed_here, study_effects=(yi, vi), q_df=df, q_centre=centre,
             conventions=[*given.conventions, "pythonmeta.table_pvalues", "pythonmeta.abs_z",
                          "pythonmeta.ci_196"],
             extra={"p_engine": total[11], "q_p_engine": total[8], "z_engine": float(total[10])}
