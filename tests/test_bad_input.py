@@ -549,6 +549,15 @@ CASES = [
          lambda: mb.pool(means(measure="SMD"), "FE", "pythonmeta").harmonised(
              means(measure="SMD")), Arg,
          r"pythonmeta computed its own effect sizes .*pool studies.effects_only\(\)"),
+    Case("subgroups-common-tau2-with-mh", "`subgroups(counts, by='arm', method='MH', "
+         "tau2='common')`",
+         lambda: mb.subgroups(counts(arm=["x", "x", "y"]), "arm", "MH", "metafor",
+                              tau2="common"), Arg,
+         r"a common tau\^2 is a mixed-effects model of effect sizes; MH pools 2x2 tables"),
+    Case("heterogeneity-ci-dl-mh", "`heterogeneity_ci(counts, 'DL-MH', 'metafor')`",
+         lambda: mb.heterogeneity_ci(counts(), "DL-MH", "metafor"), Arg,
+         r"heterogeneity CIs \(Q-profile\) need an inverse-variance random-effects method, "
+         r"not DL-MH"),
     Case("pool-not-a-studyset", "`pool([1.2, 0.8])`",
          lambda: mb.pool([1.2, 0.8]), Arg, r"studies must be a StudySet.*got list"),
     Case("compare-unknown-method", "`compare(studies, methods=('FE', 'XX'))`",
@@ -816,6 +825,13 @@ ACCEPTED = {
     # metafor reads a level <= 0.5 as alpha and cannot take one below 1 % (issue 9).
     "metafor-level-0.005": lambda: need("metafor") or mb.pool(studies(), "DL", "metafor",
                                                               level=0.005),
+    # a 2x2 table without events in both arms is data, not an error (see docs/errors.md)
+    "counts-double-zero-table": lambda: counts(events_exp=[12, 0, 5], events_ctrl=[20, 0, 9]),
+    "counts-only-events-table": lambda: counts(events_exp=[12, 30, 5], events_ctrl=[20, 28, 9]),
+    "mh-double-zero-metafor": lambda: mb.pool(
+        counts(events_exp=[12, 0, 5], events_ctrl=[20, 0, 9]), "MH", "metafor"),
+    "mh-double-zero-pythonmeta": lambda: mb.pool(
+        counts(events_exp=[12, 0, 5], events_ctrl=[20, 0, 9]), "MH", "pythonmeta"),
 }
 
 
@@ -897,6 +913,20 @@ MetabridgeError
 ├── StoreError               a simulation store that cannot hold the study
 └── ClusterError             the Dask scheduler cannot be reached (or Dask is missing)
 ```
+
+**Tables without events (or with only events) in both arms are data, not errors.**
+`from_counts` keeps them, with metafor's `escalc()` default: 1/2 added to each cell,
+so their yi and vi are finite.  What each engine then does: metafor's `rma.mh()` and
+`rma.peto()` keep them in the pooled estimate (where they weigh nothing for OR, RR and
+Peto, and pull the MH risk difference towards 0) and leave them out of Q, with R's
+warning 'Some yi/vi values are NA'; `escalc()` + `rma()` pool their corrected effects.
+PythonMeta stops on them ('too many zeros'), so metabridge leaves them out before
+calling it and lists them in `extra["excluded"]` (convention `pythonmeta.double_zero`).
+pimeta's `escalc()` leaves out tables without events (`pimeta.escalc_drop00`) and its
+`rma_mh()` keeps tables with only events in Q (`pimeta.only_events_tables`).
+statsmodels' `StratifiedTable` sums them (they add 0) and metabridge leaves them out of
+the Q it computes, as metafor does.  No table is dropped without a word: every such
+difference is a named convention, and `compare(harmonise=True)` removes it.
 
 **Messages name the study and the field.**  An `InvalidStudyError` reads
 `study '<label>', field '<field>': <problem>` (its `.study`, `.field` and

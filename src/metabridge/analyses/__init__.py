@@ -75,6 +75,12 @@ def subgroups(
         raise InsufficientStudiesError(
             f"column {by!r} has one value ({next(iter(groups))!r}); subgroups need at least two"
         )
+    if tau2 == "common" and chosen.needs is not None:
+        raise InvalidArgumentError(
+            f"a common tau^2 is a mixed-effects model of effect sizes; {chosen.name} pools "
+            "2x2 tables per subgroup: use tau2='separate' (RevMan's test for subgroup "
+            "differences)"
+        )
     native = f"subgroups_{tau2}" in engine.features
     if tau2 == "common" and not native and chosen.name not in ("FE", "DL"):
         raise UnsupportedMethodError(
@@ -118,8 +124,10 @@ def heterogeneity_ci(
     and says so in ``how``.
     """
     engine, chosen, level, _ = resolve(studies, method, backend, level)
-    if not chosen.random_effects:
-        raise InvalidArgumentError("heterogeneity CIs need a random-effects method, not FE")
+    if not chosen.random_effects or chosen.needs is not None:
+        raise InvalidArgumentError(
+            "heterogeneity CIs (Q-profile) need an inverse-variance random-effects method, "
+            f"not {chosen.name}")
     return engine.heterogeneity_ci(studies, chosen, level)
 
 

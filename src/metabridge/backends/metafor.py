@@ -348,6 +348,8 @@ class MetaforBackend(EngineBase):
 
     def leave_one_out(self, studies: StudySet, method: Method, level: float) -> LeaveOneOut:
         """k refits in one R call; a refit that fails is recorded in ``failures``."""
+        if method.needs is not None:  # MH, Peto: one rma.mh / rma.peto per omission
+            return super().leave_one_out(studies, method, level)
         full = self.pool(studies, method, level)
         out = call_r("mb_leave1out", studies.yi, studies.vi, method.name, level)
         fits = dict(zip(studies.labels, out["fits"], strict=True))
@@ -367,6 +369,8 @@ class MetaforBackend(EngineBase):
     ) -> SubgroupAnalysis:
         """One R call; group names travel as data (never as R list names).  A subgroup
         whose fit fails is recorded in ``failures`` and the others are kept."""
+        if method.needs is not None:  # MH, Peto: one rma.mh / rma.peto per subgroup
+            return super().subgroups(studies, by, method, level, tau2)
         parts = {str(g): s for g, s in studies.groupby(by).items()}
         labels = [str(v) for v in studies.covariates[by]]
         if tau2 == "common":

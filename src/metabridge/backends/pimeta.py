@@ -289,7 +289,8 @@ class PimetaBackend(EngineBase):
         H^2 = 1 (pimeta.leave1out_fe_i2): at other levels the CI, and for FE I^2 and
         H^2, are computed here from its estimate, SE and Q.  Weights 1 / (v + tau^2).
         """
-        if method.name not in LEAVE1OUT_METHODS:
+        if method.name not in LEAVE1OUT_METHODS or not _effect_sizes(studies)[2].all():
+            # tables its escalc() leaves out: each omission pooled as the full fit is
             return super().leave_one_out(studies, method, level)
         c = _unit(studies.yi, studies.vi)
         out = _engine().leave1out(studies.yi / c, studies.vi / c**2, method=method.name)
