@@ -151,7 +151,9 @@ def _add_pooling_arguments(parser: argparse.ArgumentParser, *, one_backend: bool
 
     group = parser.add_argument_group("pooling")
     group.add_argument("--method", default=DEFAULT_METHOD,
-                       help="tau^2 estimator (metafor's names) or FE (default: %(default)s)")
+                       help="tau^2 estimator (metafor's names) or FE; for 2x2 counts also MH "
+                       "(Mantel-Haenszel), DL-MH (RevMan's M-H random effects) or PETO "
+                       "(default: %(default)s)")
     group.add_argument("--test", default="z", choices=tuple(TESTS),
                        help="inference: z, knha (Hartung-Knapp), adhoc (default: %(default)s)")
     group.add_argument("--level", type=float, default=0.95,
