@@ -24,7 +24,7 @@ RAW_DATA_CONVENTIONS = {
     "pythonmeta.double_zero", "pythonmeta.mh_zero_cells", "pythonmeta.peto_zero_cells",
     "pythonmeta.mh_rd_variance", "statsmodels.mh_or_only", "statsmodels.zero_correction",
     "pimeta.only_events_tables", "pimeta.escalc_drop00", "pythonmeta.smd_revman",
-    "statsmodels.smd_revman", "metafor.dl_mh",
+    "statsmodels.smd_revman", "metafor.dl_mh", "pimeta.zero_q",
 }
 
 

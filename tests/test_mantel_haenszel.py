@@ -16,11 +16,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import check_pythonmeta_ci, need, per_study, zero_cells
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 import metabridge as mb
 from metabridge import mantel_haenszel as mh
-from metabridge.backends import offers
+from metabridge.backends import get_backend, offers
 
 ENGINES = ("statsmodels", "pythonmeta", "metafor", "pimeta")
 CASES = [("MH", "OR"), ("MH", "RR"), ("MH", "RD"), ("PETO", "OR")]
@@ -323,3 +325,67 @@ def test_revman_random_effects_is_dl_on_the_mh_q(
     assert result.se == pytest.approx(1 / np.sqrt(w_re.sum()), rel=1e-9)
     assert result.q == pytest.approx(q, rel=1e-10)
     assert result.q_df == len(w) - 1
+
+
+#: Random small tables without zero cells: k = 2..6, arms of 2..300 participants.
+TABLE_SETS = st.lists(
+    st.tuples(st.integers(2, 300), st.integers(2, 300)).flatmap(
+        lambda n: st.tuples(st.integers(1, n[0] - 1), st.just(n[0]),
+                            st.integers(1, n[1] - 1), st.just(n[1]))),
+    min_size=2, max_size=6,
+)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tables=TABLE_SETS)
+def test_random_tables_match_exact_rational_arithmetic(
+    tables: list[tuple[int, int, int, int]]
+) -> None:
+    """Property: on any such tables every engine's MH (OR, RR, RD) and Peto estimate and
+    variance equal the exact rational values (EXACT_RTOL, as above)."""
+    for method, measure in CASES:
+        studies = studies_of(tables, measure)
+        for engine in ENGINES:
+            if not offered(engine, method, measure) or not get_backend(engine).status().available:
+                continue
+            if engine == "pimeta" and q_is_zero(tables, method, measure):
+                continue  # pimeta.zero_q: test_pimeta_refuses_tables_with_q_zero
+            result = mb.pool(studies, method, engine)
+            rd_variance = ("greenland-robins" if "pythonmeta.mh_rd_variance" in result.conventions
+                           else "sato")
+            estimate, variance = exact(tables, method, measure, rd_variance)
+            value = math.exp(result.estimate) if method == "MH" and measure != "RD" else (
+                result.estimate)
+            assert value == pytest.approx(float(estimate), rel=EXACT_RTOL, abs=1e-15), (
+                engine, method, measure)
+            assert result.se**2 == pytest.approx(float(variance), rel=EXACT_RTOL), (
+                engine, method, measure)
+
+
+def q_is_zero(tables: list[tuple[int, int, int, int]], method: str, measure: str) -> bool:
+    """True if every table has exactly the same effect (so Q = 0), in fractions: equal
+    odds ratios, risk ratios or risk differences, or (Peto) O - E proportional to V."""
+    cells = exact_cells(tables)
+    if method == "PETO":
+        ratios = {(a - (a + b) * (a + c) / (a + b + c + d)) / ((a + b) * (c + d) * (a + c) * (b + d)
+                  / ((a + b + c + d) ** 2 * (a + b + c + d - 1))) for a, b, c, d in cells}
+    elif measure == "OR":
+        ratios = {a * d / (b * c) for a, b, c, d in cells}
+    elif measure == "RR":
+        ratios = {a / (a + b) / (c / (c + d)) for a, b, c, d in cells}
+    else:
+        ratios = {a / (a + b) - c / (c + d) for a, b, c, d in cells}
+    return len(ratios) == 1
+
+
+def test_pimeta_refuses_tables_with_q_zero(metafor: str) -> None:
+    """Two tables with odds ratio 1: Q = 0.  pimeta divides by it (pimeta.zero_q) and
+    metabridge says so; metafor pools them, with I^2 = 0."""
+    need("pimeta")
+    studies = studies_of([(1, 2, 1, 2), (2, 4, 2, 4)], "OR")
+    with pytest.raises(mb.EngineError, match="pimeta divides by Q to get I\\^2 and fails"):
+        mb.pool(studies, "MH", "pimeta")
+    result = mb.pool(studies, "MH", metafor)
+    assert result.q == 0.0
+    assert result.i2 == 0.0

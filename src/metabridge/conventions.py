@@ -449,6 +449,15 @@ CONVENTIONS: tuple[Convention, ...] = (
         realign=as_metafor,
     ),
     Convention(
+        "pimeta.zero_q", "pimeta", ("i2",),
+        "rma_mh() and rma_peto() compute I^2 = (Q - df) / Q and raise ZeroDivisionError when "
+        "Q = 0 exactly, i.e. when every table has the same effect as the pooled one (e.g. "
+        "every odds ratio 1); metafor's rma.mh() reports I^2 = 0.",
+        "EngineError saying so (no number is made up for pimeta); the other engines pool "
+        "such tables.",
+        check="tests/test_mantel_haenszel.py::test_pimeta_refuses_tables_with_q_zero",
+    ),
+    Convention(
         "pimeta.escalc_drop00", "pimeta", ("input", "k"),
         "escalc() leaves out 2x2 tables with no events in either arm by default (drop00 = "
         "True); metafor's escalc() keeps them (drop00 = FALSE) with 1/2 added to each cell.",

@@ -239,11 +239,17 @@ class PimetaBackend(EngineBase):
         """rma_mh / rma_peto (:func:`_mantel_haenszel`, :func:`_peto`) on the 2x2 tables;
         the per-table effects are pimeta's escalc() values for the tables its Q uses."""
         cells = studies.counts.cells()
-        if method.name == "PETO":
-            fit = _peto(*cells, level)
-        else:
-            fit = _mantel_haenszel(*cells, studies.measure, level)
         yi, vi, in_q = _q_effects(cells, "PETO" if method.name == "PETO" else studies.measure)
+        try:
+            fit = _peto(*cells, level) if method.name == "PETO" else _mantel_haenszel(
+                *cells, studies.measure, level)
+        except EngineError as exc:
+            if np.ptp(yi[in_q]) == 0:  # every table the same effect: Q = 0 (pimeta.zero_q)
+                raise EngineError("pimeta", f"{exc.engine_message}: pimeta divides by Q to "
+                                  "get I^2 and fails when Q = 0, as here, where every table "
+                                  "has the same effect (metafor reports I^2 = 0); pool these "
+                                  "tables with another engine") from None
+            raise
         only_events = in_q & studies.counts.double_zero()
         return assemble(
             studies, method, level, backend=self.name, engine_version=_engine().__version__,
