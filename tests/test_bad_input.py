@@ -558,6 +558,9 @@ CASES = [
          lambda: mb.heterogeneity_ci(counts(), "DL-MH", "metafor"), Arg,
          r"heterogeneity CIs \(Q-profile\) need an inverse-variance random-effects method, "
          r"not DL-MH"),
+    Case("simulate-mh", "`simulate(k=5, tau2=0.1, reps=10, methods=('MH',))`",
+         lambda: mb.simulate(k=5, tau2=0.1, reps=10, methods=("MH",), seed=1), Arg,
+         r"simulate draws effect sizes \(yi, vi\); MH pools 2x2 tables"),
     Case("pool-not-a-studyset", "`pool([1.2, 0.8])`",
          lambda: mb.pool([1.2, 0.8]), Arg, r"studies must be a StudySet.*got list"),
     Case("compare-unknown-method", "`compare(studies, methods=('FE', 'XX'))`",

@@ -138,6 +138,12 @@ def simulate(
     if backends is None:
         backends = ("pymare",) if "pymare" in available_backends() else ("statsmodels",)
     engines = [require_backend(b) for b in backends]
+    for method in chosen:
+        if method.needs is not None:
+            raise InvalidArgumentError(
+                f"simulate draws effect sizes (yi, vi); {method.name} pools 2x2 tables: use "
+                "an inverse-variance method"
+            )
     for engine in engines:
         for method in chosen:
             if method.name not in engine.methods:
