@@ -236,10 +236,10 @@ mb_confint <- function(yi, vi, method, level) {
 mb_rma_mh <- function(ai, bi, ci, di, measure, level, add_tables = 0, drop_tables = FALSE) {
   res <- mb_capture(rma.mh(ai = ai, bi = bi, ci = ci, di = di, measure = measure,
                            add = c(1/2, add_tables), to = c("only0", "only0"),
-                           drop00 = c(TRUE, drop_tables), level = 100 * level))
+                           drop00 = c(TRUE, drop_tables), level = mb_table_level(level)))
   if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
   fit <- res$value
-  c(mb_fixed_numbers(fit),
+  c(mb_fixed_numbers(fit, level),
     list(yi = as.numeric(fit$yi.f), vi = as.numeric(fit$vi.f), k_yi = as.integer(fit$k.yi),
          error = NULL, warnings = res$warnings))
 }
@@ -250,19 +250,21 @@ mb_rma_mh <- function(ai, bi, ci, di, measure, level, add_tables = 0, drop_table
 # Q, its P, I^2 and H^2 are rma.mh()'s; mh_estimate is the centre of Q.
 mb_rma_dl_mh <- function(ai, bi, ci, di, measure, level) {
   res <- mb_capture({
-    mh <- rma.mh(ai = ai, bi = bi, ci = ci, di = di, measure = measure, level = 100 * level)
+    mh <- rma.mh(ai = ai, bi = bi, ci = ci, di = di, measure = measure,
+                 level = mb_table_level(level))
     w <- 1 / mh$vi
     tau2 <- max(0, (mh$QE - (mh$k.yi - 1)) / (sum(w) - sum(w^2) / sum(w)))
-    list(mh = mh, fit = rma(yi = mh$yi, vi = mh$vi, tau2 = tau2, level = 100 * level))
+    list(mh = mh, fit = rma(yi = mh$yi, vi = mh$vi, tau2 = tau2,
+                            level = mb_table_level(level)))
   })
   if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
   mh <- res$value$mh
   fit <- res$value$fit
-  out <- mb_fit_numbers(fit)
+  out <- mb_fit_numbers(fit, level)
   weights <- rep(0, length(ai))
   weights[!is.na(mh$yi.f)] <- out$weights
   c(out[setdiff(names(out), c("weights", "q", "q_p", "i2", "h2"))],
-    mb_fixed_numbers(mh)[c("q", "q_p", "i2", "h2")],
+    mb_fixed_numbers(mh, level)[c("q", "q_p", "i2", "h2")],
     list(weights = weights, mh_estimate = as.numeric(mh$beta), yi = as.numeric(mh$yi.f),
          vi = as.numeric(mh$vi.f), k_yi = as.integer(mh$k.yi), error = NULL,
          warnings = res$warnings))
@@ -274,7 +276,7 @@ mb_rma_dl_mh <- function(ai, bi, ci, di, measure, level) {
 mb_rma_peto <- function(ai, bi, ci, di, level, add_tables = 0, drop_tables = FALSE) {
   res <- mb_capture(rma.peto(ai = ai, bi = bi, ci = ci, di = di,
                              add = c(1/2, add_tables), to = c("only0", "only0"),
-                             drop00 = c(TRUE, drop_tables), level = 100 * level))
+                             drop00 = c(TRUE, drop_tables), level = mb_table_level(level)))
   if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
   fit <- res$value
   double_zero <- (ai == 0 & ci == 0) | (bi == 0 & di == 0)
@@ -290,16 +292,27 @@ mb_rma_peto <- function(ai, bi, ci, di, level, add_tables = 0, drop_tables = FAL
   n <- n1 + n2
   v <- (ai + ci) * (bi + di) * (n1 / n) * (n2 / n) / (n - 1)
   v[v == 0 | (drop_tables & double_zero)] <- NA
-  c(mb_fixed_numbers(fit),
+  c(mb_fixed_numbers(fit, level),
     list(yi = (ai - (ai + ci) * n1 / n) / v, vi = 1 / v, k_yi = as.integer(fit$k.yi),
          error = NULL, warnings = res$warnings))
 }
 
-# The numbers of a fitted rma.mh / rma.peto model (fixed effect: no tau^2, no PI).
-mb_fixed_numbers <- function(fit) {
+# `level` as rma.mh / rma.peto take it (see mb_level; 95 where it cannot be passed and
+# mb_fixed_numbers computes the CI itself).
+mb_table_level <- function(level) {
+  as_metafor <- mb_level(level)
+  if (is.na(as_metafor)) 95 else as_metafor
+}
+
+# The numbers of a fitted rma.mh / rma.peto model (fixed effect: no tau^2, no PI); the
+# CI computed here (normal quantile, as rma.mh) when metafor cannot take the level.
+mb_fixed_numbers <- function(fit, level) {
+  here <- is.na(mb_level(level))
+  half <- qnorm((1 + level) / 2) * as.numeric(fit$se)
   list(estimate = as.numeric(fit$beta), se = as.numeric(fit$se),
-       ci_lb = as.numeric(fit$ci.lb), ci_ub = as.numeric(fit$ci.ub),
-       zval = as.numeric(fit$zval), pval = as.numeric(fit$pval),
+       ci_lb = if (here) as.numeric(fit$beta) - half else as.numeric(fit$ci.lb),
+       ci_ub = if (here) as.numeric(fit$beta) + half else as.numeric(fit$ci.ub),
+       intervals_here = here, zval = as.numeric(fit$zval), pval = as.numeric(fit$pval),
        q = as.numeric(fit$QE), q_p = as.numeric(fit$QEp), i2 = as.numeric(fit$I2),
        h2 = as.numeric(fit$H2), k = as.integer(fit$k),
        weights = as.numeric(weights(fit)))

@@ -389,3 +389,20 @@ def test_pimeta_refuses_tables_with_q_zero(metafor: str) -> None:
     result = mb.pool(studies, "MH", metafor)
     assert result.q == 0.0
     assert result.i2 == 0.0
+
+
+@pytest.mark.parametrize("level", [0.3, 0.005, 0.999])
+@pytest.mark.parametrize("method", ["MH", "PETO", "DL-MH"])
+def test_any_confidence_level_gives_the_normal_interval(method: str, level: float) -> None:
+    """CI = estimate -/+ z_{(1 + level)/2} SE at any level, on every engine (metafor reads
+    a level <= 0.5 as alpha and cannot take one below 0.01: r/metabridge.R passes it as
+    a proportion or a percentage, or computes the CI itself)."""
+    studies = mb.datasets.bcg("OR")
+    z = stats.norm.ppf((1 + level) / 2)
+    for engine in ENGINES:
+        if not offered(engine, method, "OR") or not get_backend(engine).status().available:
+            continue
+        result = mb.pool(studies, method, engine, level=level)
+        # one multiplication and one addition on numbers of order 1: ~1e-15
+        assert result.ci_low == pytest.approx(result.estimate - z * result.se, rel=1e-12)
+        assert result.ci_high == pytest.approx(result.estimate + z * result.se, rel=1e-12)

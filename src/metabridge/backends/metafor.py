@@ -340,7 +340,8 @@ class MetaforBackend(EngineBase):
             q_p=_na(out["q_p"]) if df > 0 else float("nan"),
             study_effects=(out["yi"], out["vi"]), q_df=df,
             q_centre=None if fixed else out["mh_estimate"],
-            computed_here=() if fixed else ("tau2",),
+            computed_here=(("ci_low", "ci_high") if out["intervals_here"] else ())
+            + (() if fixed else ("tau2",)),
             conventions=["metafor.mh_tables" if method.name == "DL-MH"
                          else f"metafor.{method.name.lower()}_tables",
                          *([] if fixed else ["metafor.dl_mh"])],
