@@ -166,7 +166,7 @@ def forest(
     plot_x = ci_x + _GAP
     width = plot_x + _PLOT_W + _RIGHT
     if subgroups is not None:
-        per_line = int((width - 2 * _LEFT) / (_CHAR * 8 / 9))
+        per_line = int((plot_x - _LEFT) / (_CHAR * 8 / 9))  # beside the plot, not over it
         rows += [_Row("text", line) for line in textwrap.wrap(WEIGHTS_NOTE, per_line)]
     n = len(rows) + 1
     title = default_title(overall) if title is None else title
