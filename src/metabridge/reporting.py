@@ -491,14 +491,15 @@ def report(
         [by] if isinstance(by, str) else by), dict(labels or {}), tuple(favours),
         engines=None if engines is None else tuple(engines))
     chosen = check_formats(formats)
-    spec.suite().pooled()  # a bad method, backend, test or level fails before any file is made
+    suite = spec.suite()
+    suite.pooled()  # a bad method, backend, test or level fails before any file is made
     folder = prepare_folder(out)
     doc = Document(title or f"Meta-analysis: {measure_name(studies.measure).lower()}, "
                    f"k = {studies.k}")
     doc.para(describe(spec) + (f" Data: {source}." if source else ""))
     figures = FigureFolder(folder / "figures") if chosen & {"md", "html"} else None
     numbers = NumberLog()
-    add_analysis(doc, spec, figures, numbers)
+    add_analysis(doc, spec, figures, numbers, suite=suite)
     return write_folder(folder, doc, numbers.frame(), chosen, {"studies.csv": studies.to_frame()})
 
 
