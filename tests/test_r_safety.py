@@ -497,3 +497,19 @@ def test_k2_tau2_upper_bound_is_the_q_profile_root_not_metafors_cap(metafor: str
     lower = ci.table.loc["tau2", "ci_low"]
     low_crit = 2 * mpmath.erfinv(mpmath.mpf("0.975")) ** 2
     assert float(_q_gen(mpmath.mpf(lower), yi, vi) - low_crit) == pytest.approx(0, abs=1e-9)
+
+
+def test_a_q_profile_bound_at_the_end_of_the_search_range_is_an_error(metafor: str) -> None:
+    """The guard behind the range: with the range forced back to metafor's default (a
+    chi-square quantile shadowed in R's global environment makes 2 SS / q tiny), the
+    k = 2 upper bound lies beyond it, and metabridge refuses instead of returning 100."""
+    import rpy2.robjects as ro
+
+    studies = mb.StudySet.from_effects([-0.3, 1.4], vi=[0.05, 0.2])
+    ro.r("qchisq <- function(...) 1e12")
+    try:
+        with pytest.raises(EngineError, match="lies beyond the searched range"):
+            mb.heterogeneity_ci(studies, "REML", "metafor")
+    finally:
+        ro.r("rm(qchisq)")
+    assert mb.heterogeneity_ci(studies, "REML", "metafor").table.loc["tau2", "ci_high"] > 100
