@@ -8,7 +8,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from . import datasets
 from .analyses import begg, egger, exclude, heterogeneity_ci, leave_one_out, subgroups
@@ -41,7 +42,18 @@ from .simstudy import SimulationStudy, simulation_study
 from .simulate import Simulation, simulate
 from .studies import StudySet
 
+if TYPE_CHECKING:
+    from . import plots
+    from .reporting import report
+
 __version__ = "0.1.0"
+
+#: Names imported on first use, because they need matplotlib, which ``import
+#: metabridge`` does not load: name -> (module, attribute; None for the module).
+LAZY: dict[str, tuple[str, str | None]] = {
+    "plots": (".plots", None),
+    "report": (".reporting", "report"),
+}
 
 __all__ = [
     "METHODS",
@@ -79,6 +91,7 @@ __all__ = [
     "exclude",
     "heterogeneity_ci",
     "leave_one_out",
+    "plots",
     "pool",
     "read_revman",
     "report",
@@ -89,9 +102,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """Verbs imported on first use because they pull in matplotlib: ``report``."""
-    if name == "report":
-        from .reporting import report
+    """Names imported on first use (see ``LAZY``): ``plots`` and ``report``."""
+    if name in LAZY:
+        module_name, attribute = LAZY[name]
+        module = import_module(module_name, __name__)
+        return module if attribute is None else getattr(module, attribute)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-        return report
-    raise AttributeError(f"module 'metabridge' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *LAZY})

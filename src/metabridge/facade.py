@@ -87,9 +87,13 @@ def _check_raw_tables(studies: StudySet, method: Method) -> None:
         )
 
 
-#: The estimator and engine :func:`pool` uses when none is named.
-DEFAULT_METHOD = "DL"
-DEFAULT_BACKEND = "statsmodels"
+#: The estimator and engine :func:`pool` and the analysis verbs use when none is named:
+#: REML, metafor's default (and Cochrane's, RevMan since 2025), on PyMARE, a core
+#: dependency with REML that fits any k quickly and agrees with metafor's REML to
+#: ~1e-8 (convention pymare.tolerance).  statsmodels has no REML.  The paper's
+#: reproduction names its method (DL) explicitly.
+DEFAULT_METHOD = "REML"
+DEFAULT_BACKEND = "pymare"
 
 
 def pool(
@@ -101,7 +105,9 @@ def pool(
 ) -> PoolResult:
     """Pool ``studies`` with ``method`` (metafor's names) on ``backend``.
 
-    ``test`` is "z" (Wald), "knha" (Hartung-Knapp-Sidik-Jonkman, t on k - 1 df)
+    The default is REML, as in metafor's ``rma()`` and Cochrane's current guidance,
+    on PyMARE (``DEFAULT_METHOD``, ``DEFAULT_BACKEND``); name ``method="DL"`` for
+    DerSimonian-Laird.  ``test`` is "z" (Wald), "knha" (Hartung-Knapp-Sidik-Jonkman, t on k - 1 df)
     or "adhoc" (Hartung-Knapp with the ad hoc variance correction).  Returns a
     :class:`PoolResult` on the analysis scale (``.exp()`` for ratios).  Raises
     UnsupportedMethodError naming the engines that offer the method or test if

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from ..backends import REGISTRY, Backend, get_backend, require_backend
 from ..errors import InsufficientStudiesError, InvalidArgumentError, UnsupportedMethodError
-from ..facade import check_studyset, resolve
+from ..facade import DEFAULT_BACKEND, DEFAULT_METHOD, check_studyset, resolve
 from ..result import PoolResult
 from ..studies import StudySet
 from .types import (
@@ -26,7 +26,10 @@ from .types import (
 
 
 def leave_one_out(
-    studies: StudySet, method: str = "DL", backend: str = "statsmodels", level: float = 0.95
+    studies: StudySet,
+    method: str = DEFAULT_METHOD,
+    backend: str = DEFAULT_BACKEND,
+    level: float = 0.95,
 ) -> LeaveOneOut:
     """Refit without each study in turn: one PoolResult per omitted study."""
     engine, chosen, level, _ = resolve(studies, method, backend, level)
@@ -42,8 +45,8 @@ def leave_one_out(
 def exclude(
     studies: StudySet,
     labels: str | Iterable[str],
-    method: str = "DL",
-    backend: str = "statsmodels",
+    method: str = DEFAULT_METHOD,
+    backend: str = DEFAULT_BACKEND,
     level: float = 0.95,
 ) -> PoolResult:
     """Sensitivity analysis: pool without the named studies."""
@@ -56,8 +59,8 @@ def exclude(
 def subgroups(
     studies: StudySet,
     by: str,
-    method: str = "DL",
-    backend: str = "statsmodels",
+    method: str = DEFAULT_METHOD,
+    backend: str = DEFAULT_BACKEND,
     tau2: Tau2Rule = "separate",
     level: float = 0.95,
 ) -> SubgroupAnalysis:

@@ -73,7 +73,8 @@ class PyMAREBackend(EngineBase):
     max_studies = None
 
     def status(self) -> BackendStatus:
-        return probe_python_engine(self.name, _engine, "PyMARE", "pip install 'metabridge[pymare]'")
+        return probe_python_engine(self.name, _engine, "PyMARE",
+                                   "pip install PyMARE (a dependency of metabridge)")
 
     def pool(
         self, studies: StudySet, method: Method, level: float, test: str = "z"
