@@ -103,14 +103,14 @@ def test_a_new_section_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_bad_arguments_fail_before_any_file(tmp_path: Path, change: dict, match: str) -> None:
     out = tmp_path / "never"
     with pytest.raises(mb.MetabridgeError, match=match):
-        mb.report(mb.datasets.bcg(), out, **{"backend": "statsmodels", **change})
+        mb.report(mb.datasets.bcg(), out, **{"method": "DL", "backend": "statsmodels", **change})
     assert not out.exists()
 
 
 def test_out_must_be_a_folder(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(InvalidArgumentError, match="is a file, not a folder"):
-        mb.report(mb.datasets.bcg(), tmp_path / "file", backend="statsmodels")
+        mb.report(mb.datasets.bcg(), tmp_path / "file", method="DL", backend="statsmodels")
 
 
 def test_cli_report_on_a_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -58,7 +58,8 @@ def test_the_default_engine_needs_no_optional_extra() -> None:
 
 def test_the_paper_reproduction_stays_dersimonian_laird() -> None:
     assert reproduce.PAPER_METHOD == "DL"
-    assert reproduce._Analyses("PFS", "statsmodels").method == "DL"
+    pooled = reproduce.run_analysis(reproduce.paper_suite("PFS", "statsmodels"), "pooled")
+    assert pooled.method == "DL"
 
 
 def test_cli_pool_uses_the_same_default(tmp_path, capsys: pytest.CaptureFixture[str],
