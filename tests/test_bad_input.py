@@ -575,8 +575,8 @@ CASES = [
     Case("pool-pimeta-too-many-studies", "`pool(studies_2001, backend='pimeta')`",
          lambda: on_pimeta(effects(yi=np.zeros(2001), sei=np.ones(2001), labels=None)),
          mb.UnsupportedMethodError,
-         r"'pimeta' does not offer 'DL on k = 2001 studies \(it takes at most 2000\)'; "
-         r"engines that do: statsmodels, metafor, pymare"),
+         r"'pimeta' does not offer 'REML on k = 2001 studies \(it takes at most 2000\)'; "
+         r"engines that do: metafor, pymare"),
     Case("pool-pimeta-knha-tied-estimates",
          "`pool(studies, backend='pimeta', test='knha')`, every estimate 0.1",
          lambda: on_pimeta(effects(yi=[0.1, 0.1, 0.1]), test="knha"), mb.EngineError,
