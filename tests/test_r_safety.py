@@ -413,7 +413,7 @@ def test_fallback_verbs_record_failures_and_keep_the_rest() -> None:
     loo = _FailsWithout(third).leave_one_out(studies, METHODS["DL"], 0.95)
     assert loo.omitted == tuple(label for label in studies.labels if label != third)
     assert loo.failures == ((third, error),)
-    reference = mb.leave_one_out(studies, "DL")
+    reference = mb.leave_one_out(studies, "DL", "statsmodels")
     kept = dict(zip(reference.omitted, reference.results, strict=True))
     assert [r.estimate for r in loo.results] == [kept[o].estimate for o in loo.omitted]
     grouped = studies.with_columns(part=["x"] * 6 + ["y"] * 7)
