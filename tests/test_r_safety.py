@@ -255,6 +255,22 @@ def test_subgroups_are_guarded_by_the_model_they_fit(
         mb.subgroups(studies, "arm", "DL", "metafor", tau2="common")
 
 
+def test_mantel_haenszel_needs_no_k_by_k_matrices_but_dl_mh_does(
+    metafor: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rma.mh() / rma.peto() pool 2x2 tables without k x k matrices (10-13 MB at
+    k = 3000, measured); DL-MH pools with rma() and is guarded like any rma() fit."""
+    k = 600
+    monkeypatch.setattr(adapter, "available_bytes",
+                        lambda: int(adapter.peak_bytes(k, "DL-MH")))  # half is too little
+    rng = np.random.default_rng(2)
+    events = rng.binomial(40, 0.3, size=(2, k))
+    tables = mb.StudySet.from_counts(events[0], np.full(k, 40), events[1], np.full(k, 40))
+    assert mb.pool(tables, "MH", "metafor").k == k
+    with pytest.raises(mb.ResourceLimitError, match=f"DL-MH on k = {k} studies"):
+        mb.pool(tables, "DL-MH", "metafor")
+
+
 def test_available_memory_is_read(metafor: str) -> None:
     available = adapter.available_bytes()
     assert available is not None

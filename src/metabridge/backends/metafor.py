@@ -323,7 +323,8 @@ class MetaforBackend(EngineBase):
         cells = studies.counts.cells()
         if method.name == "PETO":
             out = call_r("mb_rma_peto", *cells, level)
-        elif method.name == "DL-MH":
+        elif method.name == "DL-MH":  # rma() with the MH-based tau^2: k x k matrices
+            check_memory(studies.k, method.name)
             out = call_r("mb_rma_dl_mh", *cells, studies.measure, level)
         else:
             out = call_r("mb_rma_mh", *cells, studies.measure, level)
