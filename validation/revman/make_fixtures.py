@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import subprocess
 import sys
 import tempfile
@@ -47,24 +48,75 @@ class Spec:
 
     comparison: str
     name: str
-    kind: str  # "generic" or "oe"
-    measure: str
+    kind: str  # "generic", "oe", "dichotomous" or "continuous"
+    measure: str  # as the .rm5 and the CSV export write it
+    web_measure: str  # as RevMan Web writes it
+    method: str  # "IV", "MH", "PETO" or "EXP_O_E_VAR"
     random: bool
-    study_level: int
-    total_level: int
+    study_level: int = 95
+    total_level: int = 95
+
+    @property
+    def log_scale(self) -> bool:
+        return self.measure not in ("MD", "SMD", "RD")
 
 
-COMPARISONS = {"1": "BCG vaccine versus no vaccine", "2": "Beta blockers versus control"}
+COMPARISONS = {"1": "BCG vaccine versus no vaccine (log risk ratio entered)",
+               "2": "Beta blockers versus control (O - E entered)",
+               "3": "2x2 counts: BCG vaccine; beta blockers",
+               "4": "Specialist stroke unit versus usual care (means and SDs)"}
+RR, OR, PETO_OR = ("Risk Ratio",) * 2, ("OR", "Odds Ratio"), ("PETO_OR", "Peto Odds Ratio")
 SPECS = {
-    "1.1": Spec("1", "Tuberculosis, by allocation (log risk ratio entered)", "generic",
-                "Risk Ratio", True, 95, 95),
-    "1.2": Spec("1", "Tuberculosis, fixed effect, 90% study and 99% total CIs", "generic",
-                "Risk Ratio", False, 90, 99),
-    "2.1": Spec("2", "Total mortality, short-term oral trials (O - E)", "oe",
-                "Peto Odds Ratio", False, 95, 95),
-    "2.2": Spec("2", "Total mortality at one week, initial IV dose (O - E), random effects",
-                "oe", "Peto Odds Ratio", True, 95, 95),
+    "1.1": Spec("1", "Tuberculosis, by allocation", "generic", *RR, "IV", True),
+    "1.2": Spec("1", "Tuberculosis, fixed effect, 90% study and 99% total CIs", "generic", *RR,
+                "IV", False, 90, 99),
+    "2.1": Spec("2", "Total mortality, short-term oral trials", "oe", "Peto Odds Ratio",
+                "Peto Odds Ratio", "EXP_O_E_VAR", False),
+    "2.2": Spec("2", "Total mortality at one week, initial IV dose, random effects", "oe",
+                "Peto Odds Ratio", "Peto Odds Ratio", "EXP_O_E_VAR", True),
+    "3.1": Spec("3", "Tuberculosis (BCG), by allocation", "dichotomous", "RR", "Risk Ratio", "MH",
+                True),
+    "3.2": Spec("3", "Total mortality, short-term oral trials", "dichotomous", *OR, "MH", False),
+    "3.3": Spec("3", "Total mortality, short-term oral trials (Peto)", "dichotomous", *PETO_OR,
+                "PETO", False),
+    "3.4": Spec("3", "Total mortality at one week, initial IV dose", "dichotomous", *OR, "IV",
+                True),
+    "4.1": Spec("4", "Length of stay (days)", "continuous", "MD", "Mean Difference", "IV", True),
+    "4.2": Spec("4", "Length of stay, standardised", "continuous", "SMD",
+                "Std. Mean Difference", "IV", False),
 }
+#: Study inputs per kind: (studies.csv column, .rm5 attribute, CSV export column,
+#: RevMan Web column).  The generic effect is written as RevMan stores it (see _inputs).
+INPUTS = {
+    "generic": [("yi", "EFFECT_SIZE", "Effect Estimate", "GIV Mean"),
+                ("sei", "SE", "SE", "GIV SE")],
+    "oe": [("o_minus_e", "O_E", "O-E", "O-E"), ("variance", "VAR", "Var", "Variance")],
+    "dichotomous": [("events_exp", "EVENTS_1", "Events 1", "Experimental cases"),
+                    ("total_exp", "TOTAL_1", "Total 1", "Experimental N"),
+                    ("events_ctrl", "EVENTS_2", "Events 2", "Control cases"),
+                    ("total_ctrl", "TOTAL_2", "Total 2", "Control N")],
+    "continuous": [("mean_exp", "MEAN_1", "Mean 1", "Experimental mean"),
+                   ("sd_exp", "SD_1", "SD 1", "Experimental SD"),
+                   ("n_exp", "TOTAL_1", "Total 1", "Experimental N"),
+                   ("mean_ctrl", "MEAN_2", "Mean 2", "Control mean"),
+                   ("sd_ctrl", "SD_2", "SD 2", "Control SD"),
+                   ("n_ctrl", "TOTAL_2", "Total 2", "Control N")],
+}
+#: Element prefix (.rm5) and data type (CSV export, RevMan Web) of each kind.
+TYPES = {"generic": ("IV", "IV", "Contrast level"), "oe": ("IPD", "IPD", "O-E and variance"),
+         "dichotomous": ("DICH", "DIC", "Dichotomous"),
+         "continuous": ("CONT", "CON", "Continuous")}
+
+
+def _inputs(row: object, kind: str, fmt: int, text: object) -> dict[str, str]:
+    """A study's inputs in the columns of format ``fmt`` (1 .rm5, 2 CSV, 3 RevMan Web)."""
+    out = {}
+    for column, *names in INPUTS[kind]:
+        value = getattr(row, column)
+        if column == "yi" and fmt in (1, 2):
+            value = math.exp(value)  # RevMan stores the ratio, exp(entered log)
+        out[names[fmt - 1]] = text(value)
+    return out
 
 
 def rounded(value: float, decimals: int) -> str:
@@ -131,14 +183,24 @@ def write_rm5(studies: pd.DataFrame, n: Numbers, path: Path) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def _rm5_number(value: float) -> str:
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
 def _rm5_outcome(analysis: str, spec: Spec, rows: pd.DataFrame, n: Numbers) -> list[str]:
-    tag = "IV" if spec.kind == "generic" else "IPD"
+    tag = TYPES[spec.kind][0]
     groups = [g for g in pd.unique(rows.subgroup) if isinstance(g, str)]
     attrs = _pooled_attrs(n, analysis, "overall", "")
     test = {"Q": _full(n.get(analysis, "test", "", "chi2")) or "0.0",
             "P_Q": _full(n.get(analysis, "test", "", "p")) or "0.0",
             "I2_Q": _full(n.get(analysis, "test", "", "i2")) or "0.0"}
-    extra = {"LOG_DATA": "YES", "METHOD": "IV"} if tag == "IV" else {}
+    extra: dict[str, str] = {
+        "generic": {"LOG_DATA": "YES", "METHOD": "IV"},
+        "dichotomous": {"EFFECT_MEASURE": spec.measure, "METHOD": spec.method,
+                        "SWAP_EVENTS": "NO"},
+        "continuous": {"EFFECT_MEASURE": spec.measure},
+    }.get(spec.kind, {})
     head = _attrs(**attrs, **test, **extra, CI_STUDY=spec.study_level,
                   CI_TOTAL=spec.total_level, ESTIMABLE="YES", ID=f"CMP-00{analysis}",
                   NO=analysis.split(".")[1], RANDOM="YES" if spec.random else "NO",
@@ -146,31 +208,33 @@ def _rm5_outcome(analysis: str, spec: Spec, rows: pd.DataFrame, n: Numbers) -> l
                   TOTALS="YES", WEIGHT="100.0")
     out = [f"<{tag}_OUTCOME {head}>", f"<NAME>{spec.name}</NAME>",
            "<GROUP_LABEL_1>Experimental</GROUP_LABEL_1><GROUP_LABEL_2>Control</GROUP_LABEL_2>",
-           f"<EFFECT_MEASURE>{spec.measure}</EFFECT_MEASURE>"]
+           "<GRAPH_LABEL_1>Favours experimental</GRAPH_LABEL_1>"
+           "<GRAPH_LABEL_2>Favours control</GRAPH_LABEL_2>"]
+    if spec.kind in ("generic", "oe"):
+        out.append(f"<EFFECT_MEASURE>{spec.measure}</EFFECT_MEASURE>")
     if not groups:
-        return [*out, *_rm5_data(tag, analysis, rows, n), f"</{tag}_OUTCOME>"]
+        return [*out, *_rm5_data(tag, spec, analysis, rows, n), f"</{tag}_OUTCOME>"]
     for number, group in enumerate(groups, start=1):
         sub = _attrs(**_pooled_attrs(n, analysis, "subgroup", group), ESTIMABLE="YES",
                      NO=number, STUDIES=int((rows.subgroup == group).sum()))
         out += [f"<{tag}_SUBGROUP {sub}>", f"<NAME>{group}</NAME>",
-                *_rm5_data(tag, analysis, rows[rows.subgroup == group], n), f"</{tag}_SUBGROUP>"]
+                *_rm5_data(tag, spec, analysis, rows[rows.subgroup == group], n),
+                f"</{tag}_SUBGROUP>"]
     return [*out, f"</{tag}_OUTCOME>"]
 
 
-def _rm5_data(tag: str, analysis: str, rows: pd.DataFrame, n: Numbers) -> list[str]:
+def _rm5_data(tag: str, spec: Spec, analysis: str, rows: pd.DataFrame,
+              n: Numbers) -> list[str]:
     out = []
     for order, row in enumerate(rows.itertuples(), start=1):
         def get(q: str, label: str = row.label) -> str:
             return _full(n.get(analysis, "study", label, q))
         estimable = get("effect") != ""
         values = {"CI_END": get("ci_high"), "CI_START": get("ci_low"),
-                  "ESTIMABLE": "YES" if estimable else "NO", "ORDER": order,
-                  "STUDY_ID": row.study_id, "WEIGHT": get("weight")}
-        if tag == "IV":
-            values |= {"EFFECT_SIZE": get("effect"), "SE": repr(float(row.sei))}
-        else:
-            values |= {"EFFECT_SIZE": get("effect"), "SE": get("se"),
-                       "O_E": repr(float(row.o_minus_e)), "VAR": repr(float(row.variance))}
+                  "EFFECT_SIZE": get("effect"), "ESTIMABLE": "YES" if estimable else "NO",
+                  "ORDER": order, "SE": get("se"), "STUDY_ID": row.study_id,
+                  "WEIGHT": get("weight")}
+        values |= _inputs(row, spec.kind, 1, _rm5_number)
         out.append(f"<{tag}_DATA {_attrs(**values)}/>")
     return out
 
@@ -206,31 +270,31 @@ def write_csv_export(studies: pd.DataFrame, n: Numbers, path: Path) -> None:
             if spec.comparison != comparison:
                 continue
             part = studies[studies.analysis == analysis]
-            head = {"Comparison Number": comparison, "Outcome Number": analysis.split(".")[1],
-                    "Subgroup Number": "0", "Name": spec.name,
-                    "Data Type": "IV" if spec.kind == "generic" else "IPD",
-                    "Statistical Method": "IV" if spec.kind == "generic" else "EXP_O_E_VAR",
-                    "Effect Measure": spec.measure,
-                    "Analysis Model": "Random" if spec.random else "Fixed",
-                    "Study Confidence Interval": f"{spec.study_level}%",
-                    "Total Confidence Interval": f"{spec.total_level}%",
-                    "Entered data are on log scale (Generic Inverse Variance only)":
-                        "Yes" if spec.kind == "generic" else "",
-                    "Weight": "100", "Group Label 1": "Experimental", "Group Label 2": "Control",
-                    **_csv_pooled(n, analysis, "overall", "")}
+            settings = {
+                "Comparison Number": comparison, "Outcome Number": analysis.split(".")[1],
+                "Data Type": TYPES[spec.kind][1], "Statistical Method": spec.method,
+                "Effect Measure": spec.measure,
+                "Analysis Model": "Random" if spec.random else "Fixed",
+                "Study Confidence Interval": f"{spec.study_level}%",
+                "Total Confidence Interval": f"{spec.total_level}%",
+                "Entered data are on log scale (Generic Inverse Variance only)":
+                    "Yes" if spec.kind == "generic" else ""}
             test = {"Qint": n.get(analysis, "test", "", "chi2"),
                     "P(Qint)": n.get(analysis, "test", "", "p"),
                     "I²(Qint)": n.get(analysis, "test", "", "i2")}
-            head |= {k: "0" if v is None else rounded(v, 8) for k, v in test.items()}
-            rows.append(head)
+            rows.append({**settings, "Subgroup Number": "0", "Name": spec.name, "Weight": "100",
+                         "Group Label 1": "Experimental", "Group Label 2": "Control",
+                         "Left Graph Label": "Favours experimental",
+                         "Right Graph Label": "Favours control",
+                         **_csv_pooled(n, analysis, "overall", ""),
+                         **{k: "0" if v is None else rounded(v, 8) for k, v in test.items()}})
             groups = [g for g in pd.unique(part.subgroup) if isinstance(g, str)]
             if not groups:
-                rows += _csv_studies(head, part, n, analysis, "0")
+                rows += _csv_studies(settings, spec, part, n, analysis, "0")
             for number, group in enumerate(groups, start=1):
-                rows.append({**{k: head[k] for k in list(head)[:11]}, "Subgroup Number":
-                             str(number), "Name": group,
+                rows.append({**settings, "Subgroup Number": str(number), "Name": group,
                              **_csv_pooled(n, analysis, "subgroup", group)})
-                rows += _csv_studies(head, part[part.subgroup == group], n, analysis,
+                rows += _csv_studies(settings, spec, part[part.subgroup == group], n, analysis,
                                      str(number))
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, CSV_COLUMNS, lineterminator="\n")
@@ -238,24 +302,20 @@ def write_csv_export(studies: pd.DataFrame, n: Numbers, path: Path) -> None:
         writer.writerows(rows)
 
 
-def _csv_studies(head: dict[str, str], rows: pd.DataFrame, n: Numbers, analysis: str,
-                 subgroup: str) -> list[dict[str, str]]:
+def _csv_studies(settings: dict[str, str], spec: Spec, rows: pd.DataFrame, n: Numbers,
+                 analysis: str, subgroup: str) -> list[dict[str, str]]:
     out = []
     for order, row in enumerate(rows.itertuples(), start=1):
         def get(q: str, label: str = row.label) -> str:
             value = n.get(analysis, "study", label, q)
             return "" if value is None else rounded(value, 8)
-        values = {"Comparison Number": head["Comparison Number"],
-                  "Outcome Number": head["Outcome Number"], "Subgroup Number": subgroup,
-                  "Name": row.label, "CI Start": get("ci_low"), "CI End": get("ci_high"),
-                  "Weight": get("weight"), "User defined order": str(order),
+        values = {"Comparison Number": settings["Comparison Number"],
+                  "Outcome Number": settings["Outcome Number"], "Subgroup Number": subgroup,
+                  "Name": row.label, "Effect Estimate": get("effect"), "SE": get("se"),
+                  "CI Start": get("ci_low"), "CI End": get("ci_high"), "Weight": get("weight"),
+                  "User defined order": str(order),
                   "Year of study": "" if pd.isna(row.year) else str(int(row.year))}
-        if head["Data Type"] == "IV":
-            values |= {"Effect Estimate": get("effect"), "SE": rounded(row.sei, 8)}
-        else:
-            values |= {"Effect Estimate": get("effect"), "SE": get("se"),
-                       "O-E": rounded(row.o_minus_e, 8), "Var": rounded(row.variance, 8)}
-        out.append(values)
+        out.append(values | _inputs(row, spec.kind, 2, lambda v: rounded(v, 8)))
     return out
 
 
@@ -311,10 +371,9 @@ def write_web(studies: pd.DataFrame, n: Numbers, path: Path) -> None:
         settings.append({
             "Analysis group": group, "Analysis number": number, "Analysis name": spec.name,
             "Analysis group name": COMPARISONS[group], "Data source": "Custom input",
-            "Data type": "Contrast level" if spec.kind == "generic" else "O-E and variance",
-            "Log-scale data": "true",
-            "Statistical method": "IV" if spec.kind == "generic" else "EXP_O_E_VAR",
-            "Effect measure": spec.measure,
+            "Data type": TYPES[spec.kind][2],
+            "Log-scale data": "true" if spec.log_scale else "false",
+            "Statistical method": spec.method, "Effect measure": spec.web_measure,
             "Analysis model": "Random effect" if spec.random else "Fixed effect",
             "Subgroup estimates": "true", "Overall estimates": "true",
             "Test for subgroup differences": "true", "Swap event and non-event": "false",
@@ -335,12 +394,7 @@ def write_web(studies: pd.DataFrame, n: Numbers, path: Path) -> None:
                       "Study year": "" if pd.isna(row.year) else str(int(row.year)),
                       "Weight": get("weight"), "Mean": get("effect"), "CI start": get("ci_low"),
                       "CI end": get("ci_high")}
-            if spec.kind == "generic":
-                values |= {"GIV Mean": rounded(row.yi, 6), "GIV SE": rounded(row.sei, 6)}
-            else:
-                values |= {"O-E": rounded(row.o_minus_e, 6),
-                           "Variance": rounded(row.variance, 6)}
-            data_rows.append(values)
+            data_rows.append(values | _inputs(row, spec.kind, 3, lambda v: rounded(v, 6)))
         for index, name in enumerate(groups, start=1):
             subgroup_rows.append({"Analysis group": group, "Analysis number": number,
                                   "Subgroup": name, "Subgroup number": str(index),
