@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..document import Document
+from ..errors import MetabridgeError
 from ..figures import FigureFolder
 from ..reporting import (
     NumberLog,
@@ -40,7 +41,8 @@ SHORT_METHODS = {"MH": "M-H", "PETO": "Peto", "IV": "IV", "OE": "Exp[(O-E)/V]"}
 def spec_of(run: Rerun, engines: tuple[str, ...]) -> ReportSpec:
     """The report of one analysis as RevMan ran it (its method, level and subgroups)."""
     analysis, s = run.analysis, run.analysis.settings
-    assert run.studies is not None
+    if run.studies is None:
+        raise MetabridgeError(f"analysis {analysis.id} was not re-run on {run.backend}")
     model = "Random" if s.random_effects else "Fixed"
     stem = f"analysis_{analysis.id.replace('.', '_')}"
     names = {("forest", None): (stem, f"Forest plot {analysis.id}: {analysis.name} "

@@ -219,24 +219,42 @@ def _test(groups: SubgroupAnalysis, quantity: str, revman5: bool) -> tuple[float
     return values[quantity], how
 
 
+def _holding(run: Rerun, i: int) -> PoolResult:
+    """The pooled result RevMan's per-study numbers refer to: the whole analysis, or the
+    study's subgroup when RevMan pooled subgroups only."""
+    if run.overall is not None:
+        return run.overall
+    if run.groups is None or run.studies is None:
+        raise MetabridgeError("the analysis was pooled neither overall nor by subgroup")
+    return run.groups.groups[str(run.studies.covariates["subgroup"].iloc[i])]
+
+
 def _study(run: Rerun, label: str, quantity: str) -> tuple[float, str]:
+    """A study's effect, SE and CI (at RevMan's study level) and its weight.
+
+    The effect and SE are the ones the engine pooled (``PoolResult.study_yi/_vi``: its
+    own effect sizes from raw data, Peto's (O - E)/V for Peto), else the study set's.
+    """
     settings = run.analysis.settings
     studies = run.studies
-    assert studies is not None
+    if studies is None:
+        raise MetabridgeError("the analysis has no study set")
     i = studies.labels.index(label)
-    y, se = float(studies.yi[i]), float(studies.sei[i])
+    result = _holding(run, i)
+    j = result.labels.index(label)
+    if quantity == "weight":
+        return result.weights[j], f"{result.backend} weights"
+    own = getattr(result, "study_yi", ())
+    if own and math.isfinite(own[j]):
+        y, se = own[j], math.sqrt(result.study_vi[j])
+        how = f"{result.backend}'s own study effect"
+    else:
+        y, se = float(studies.yi[i]), float(studies.sei[i])
+        how = "the study set's effect"
     half = het.critical_value(settings.study_level) * se
     scale = _SCALE[settings.log_scale]
-    if quantity == "weight":
-        result = run.overall
-        if result is None and run.groups is not None:
-            group = studies.covariates["subgroup"].iloc[i]
-            result = run.groups.groups[str(group)]
-        if result is None:
-            raise MetabridgeError(f"no pooled result holds {label!r}'s weight")
-        return result.weights[result.labels.index(label)], f"{result.backend} weights"
     values = {"effect": scale(y), "se": se, "ci_low": scale(y - half), "ci_high": scale(y + half)}
-    return values[quantity], "metabridge, from the study's data (engine-independent)"
+    return values[quantity], how
 
 
 def compute(check: Check, run: Rerun, revman5: bool) -> Computed:
