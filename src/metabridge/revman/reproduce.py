@@ -175,23 +175,24 @@ _SCALE: dict[bool, Callable[[float], float]] = {True: math.exp, False: float}
 
 def _pooled(result: PoolResult, check: Check, settings: Settings,
             revman5: bool) -> tuple[float, str]:
-    """The value under RevMan's conventions, from the engine's estimate, SE and Q.
+    """The value under RevMan's reporting conventions, from the engine's estimate, SE and Q.
 
-    RevMan's CI uses the exact normal quantile, its P(Z) the exact normal tail, its I^2
-    is (Q - df)/Q: :meth:`PoolResult.harmonised` on the engine's result.  Where the
-    engine's own number differs beyond the tolerance, ``how`` says so and names the
-    engine conventions that apply.
+    RevMan reports the CI as estimate -/+ z SE with the exact normal quantile, P(Z) as
+    the exact normal tail of |estimate / SE|, I^2 as max(0, (Q - df)/Q) and, in its
+    RevMan 5 formats, P(Chi^2) by its series rule (:func:`revman5_chi2_p`).  These are
+    applied to the engine's estimate, SE and Q (the engine's own pooling is untouched);
+    where the engine's own reported number differs beyond the tolerance, ``how`` says so
+    and names the engine conventions that apply.
     """
     quantity = check.quantity
-    own, value = _pooled_values(result, settings), _pooled_values(result.harmonised(), settings)
+    own, value = _pooled_values(result, settings), _revman_values(result, settings, revman5)
     field_name = {"effect": "estimate", "chi2": "q", "chi2_p": "q_p", "df": "q_df"}.get(
         quantity, quantity)
     how = (f"computed by metabridge from {result.backend}'s output"
            if field_name in result.derived else f"{result.backend}")
     if quantity == "chi2_p" and revman5:
-        return (revman5_chi2_p(result.q, result.q_df),
-                f"RevMan 5's series rule on {result.backend}'s Q "
-                f"(exact chi-square P {value[quantity]!r})")
+        return value[quantity], (f"RevMan 5's series rule on {result.backend}'s Q (exact "
+                                 f"chi-square P {own[quantity]!r})")
     if abs(own[quantity] - value[quantity]) > check.tolerance:
         keys = [k for k in result.conventions if field_name in convention(k).quantities]
         how = (f"{result.backend}'s estimate, SE and Q under RevMan's conventions; its own "
@@ -200,12 +201,28 @@ def _pooled(result: PoolResult, check: Check, settings: Settings,
 
 
 def _pooled_values(result: PoolResult, settings: Settings) -> dict[str, float]:
+    """The engine's own reported numbers, on RevMan's scale."""
     scale = _SCALE[settings.log_scale]
     return {
         "effect": scale(result.estimate), "ci_low": scale(result.ci_low),
         "ci_high": scale(result.ci_high), "z": abs(result.z), "p": result.p,
         "chi2": result.q, "df": float(result.q_df), "chi2_p": result.q_p, "i2": result.i2,
         "tau2": result.tau2,
+    }
+
+
+def _revman_values(result: PoolResult, settings: Settings, revman5: bool) -> dict[str, float]:
+    """RevMan's reporting conventions applied to the engine's estimate, SE, Q and tau^2."""
+    scale = _SCALE[settings.log_scale]
+    half = het.critical_value(result.level) * result.se
+    z = result.estimate / result.se
+    chi2_p = (revman5_chi2_p(result.q, result.q_df) if revman5
+              else het.q_pvalue(result.q, result.q_df))
+    return {
+        "effect": scale(result.estimate), "ci_low": scale(result.estimate - half),
+        "ci_high": scale(result.estimate + half), "z": abs(z), "p": het.z_pvalue(z),
+        "chi2": result.q, "df": float(result.q_df), "chi2_p": chi2_p,
+        "i2": het.i2_from_q(result.q, result.q_df), "tau2": result.tau2,
     }
 
 
