@@ -707,6 +707,12 @@ CASES = [
          lambda: fleiss_zip("-overall-estimates-and-settings.csv", "false,95%,", "false,95 "
                             "percent,"), Review,
          r"analysis 1.1 .*, field 'Study CI': '95 percent' is not a confidence level"),
+    Case("revman-negative-count", "`.rm5`: MRC-1's `EVENTS_1` is -49 (`Analysis.studies()`)",
+         lambda: fleiss_rm5('EVENTS_1="49"', 'EVENTS_1="-49"')["1.1"].studies(), Review,
+         r"analysis 1.1 'Aspirin.*', field 'EVENTS_1': study 'MRC-1': .*-49"),
+    Case("revman-events-above-total", "`.rm5`: MRC-1's `EVENTS_2` 700 of `TOTAL_2` 624",
+         lambda: fleiss_rm5('EVENTS_2="67"', 'EVENTS_2="700"')["1.1"].studies(), Review,
+         r"analysis 1.1 'Aspirin.*', field 'EVENTS_2': study 'MRC-1': .*700"),
     Case("revman-zip-dta", "RevMan Web zip of a diagnostic test accuracy review",
          fleiss_zip_dta, Review, r"a diagnostic test accuracy review; metabridge reads reviews "
          "of interventions"),

@@ -51,6 +51,18 @@ CONVENTIONS: tuple[Convention, ...] = (
         ".rm5 file or RevMan 5 CSV export against this rule applied to each engine's Q "
         "(metabridge.revman.statistics.revman5_chi2_p, which reproduces the stored Fleiss "
         "values to 7e-16 and at the CSV's 8 decimals) and shows the exact P beside it.",
+        check="tests/test_revman_reproduce.py::test_revman5_chi2_rule_reproduces_revmans_stored_p_values",
+    ),
+    Convention(
+        "revman5.smd", "RevMan 5", ("study_yi", "study_vi"),
+        "RevMan 5's standardised mean difference is Hedges' g with the approximate correction "
+        "1 - 3/(4N - 9) and variance N/(n1 n2) + g^2/(2(N - 3.94)) (as statsmodels and "
+        "PythonMeta compute it; metafor and pimeta use the exact correction and variance "
+        "1/n1 + 1/n2 + g^2/(2N)).",
+        "`metabridge reproduce` gives every engine RevMan's own study SMDs (statsmodels' "
+        "effectsize_smd) as generic effects, so every engine pools the numbers RevMan "
+        "pooled; StudySet.from_means keeps metafor's (see statsmodels.smd_revman).",
+        check="tests/test_revman_reproduce.py::test_revman5_smd_is_revmans_formula",
     ),
     Convention(
         "statsmodels.dl_untruncated", "statsmodels", ("tau2",),

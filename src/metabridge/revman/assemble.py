@@ -51,6 +51,7 @@ def analysis(
     subgroups: Mapping[str, StoredNumbers],
     subgroup_test: StoredNumbers,
     favours: tuple[str | None, str | None] = (None, None),
+    input_fields: Mapping[str, str] | None = None,
 ) -> Analysis:
     """Build the Analysis; an analysis without studies is an error naming it."""
     if not rows:
@@ -74,6 +75,7 @@ def analysis(
         rounding=pd.DataFrame({column: [row.rounding.get(column, 0.0) for row in rows]
                                for column in columns}),
         favours=(favours[0] or "Favours experimental", favours[1] or "Favours control"),
+        input_fields=dict(input_fields or {}),
     )
 
 

@@ -120,7 +120,8 @@ class _Outcome(TableAnalysis):
                         comparison=self.comparison, settings=settings, rows=studies,
                         overall=self.pooled(self.head, settings), subgroups=subgroups,
                         subgroup_test=test, favours=(cell(self.head, "Left Graph Label"),
-                                                     cell(self.head, "Right Graph Label")))
+                                                     cell(self.head, "Right Graph Label")),
+                        input_fields={v: k for k, v in _INPUTS[settings.data_type].items()})
 
     def settings(self, grouped: bool) -> Settings:
         head = self.head

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import MetabridgeError
+from ..errors import InvalidStudyError, ReviewFileError
 from ..studies import StudySet
+from .statistics import revman5_smd
 from .vocabulary import DATA_TYPES, METHODS
 
 #: The study inputs of each data type: the columns of :attr:`Analysis.data` besides
@@ -165,7 +166,8 @@ class Analysis:
     RevMan stored nothing.  ``not_estimable`` names studies RevMan left out.
     ``rounding`` holds, per study and input column, how far the entered value may be
     from the one read (the format rounded it; 0 where the file holds it exactly).
-    ``favours`` are the labels of RevMan's forest plot axis (left, right).
+    ``favours`` are the labels of RevMan's forest plot axis (left, right);
+    ``input_fields`` names the file's field of each input column (``EVENTS_1``, ...).
     """
 
     id: str
@@ -181,6 +183,7 @@ class Analysis:
     path: str = ""
     rounding: pd.DataFrame | None = None
     favours: tuple[str, str] = ("Favours experimental", "Favours control")
+    input_fields: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "overall", _frozen(self.overall))
@@ -222,10 +225,15 @@ class Analysis:
         Studies RevMan marked not estimable are left out (see ``not_estimable``).
         """
         rows = self.data[~self.data["label"].isin(self.not_estimable)].reset_index(drop=True)
+        where = f"{self.id} {self.name!r}"
         if rows.empty:
-            raise MetabridgeError(
-                f"{self.path}: analysis {self.id} has no estimable study to pool")
-        return _BUILDERS[self.settings.data_type](rows, self.settings)
+            raise ReviewFileError(self.path, "no estimable study to pool", analysis=where)
+        try:
+            return _BUILDERS[self.settings.data_type](rows, self.settings)
+        except InvalidStudyError as exc:  # say where in the file the bad number is
+            study = f"study {exc.study!r}: " if exc.study is not None else ""
+            raise ReviewFileError(self.path, study + exc.problem, analysis=where,
+                                  field=self.input_fields.get(exc.field, exc.field)) from exc
 
     def __repr__(self) -> str:
         stored = "stored results" if self.has_results else "no stored result"
@@ -239,7 +247,8 @@ def _covariates(rows: pd.DataFrame) -> dict[str, Any]:
 
 def _generic(rows: pd.DataFrame, settings: Settings) -> StudySet:
     return StudySet.from_effects(rows["yi"], sei=rows["sei"], labels=rows["label"],
-                                 measure=settings.measure, covariates=_covariates(rows))
+                                 measure=settings.measure, covariates=_covariates(rows),
+                                 na="raise")
 
 
 def _oe(rows: pd.DataFrame, settings: Settings) -> StudySet:
@@ -247,25 +256,41 @@ def _oe(rows: pd.DataFrame, settings: Settings) -> StudySet:
     variance = rows["variance"].to_numpy(dtype=float)
     return StudySet.from_effects(
         rows["o_minus_e"].to_numpy(dtype=float) / variance, vi=1.0 / variance,
-        labels=rows["label"], measure=settings.measure,
+        labels=rows["label"], measure=settings.measure, na="raise",
         covariates={**_covariates(rows), "o_minus_e": rows["o_minus_e"].tolist(),
                     "variance": rows["variance"].tolist()},
     )
 
 
-def _needs(constructor: str, kind: str) -> Callable[[pd.DataFrame, Settings], StudySet]:
-    def build(rows: pd.DataFrame, settings: Settings) -> StudySet:
-        raise MetabridgeError(
-            f"{kind} data need StudySet.{constructor}, which this metabridge does not have yet"
-        )
-    return build
+def _dichotomous(rows: pd.DataFrame, settings: Settings) -> StudySet:
+    """The 2x2 tables; with RevMan's "swap event and non-event" the non-events are pooled."""
+    events_exp, events_ctrl = rows["events_exp"], rows["events_ctrl"]
+    if settings.swap_events:
+        events_exp = rows["total_exp"] - events_exp
+        events_ctrl = rows["total_ctrl"] - events_ctrl
+    return StudySet.from_counts(events_exp, rows["total_exp"], events_ctrl, rows["total_ctrl"],
+                                labels=rows["label"], measure=settings.measure,
+                                covariates=_covariates(rows), na="raise")
+
+
+def _continuous(rows: pd.DataFrame, settings: Settings) -> StudySet:
+    """Means and SDs.  A mean difference from the raw columns (each engine computes it);
+    RevMan's standardised mean difference as RevMan defines it (convention revman5.smd)."""
+    columns = [rows[c].to_numpy(dtype=float) for c in INPUT_COLUMNS["continuous"]]
+    if settings.measure != "SMD":
+        return StudySet.from_means(*columns, labels=rows["label"], measure=settings.measure,
+                                   covariates=_covariates(rows), na="raise")
+    mean_exp, sd_exp, n_exp, mean_ctrl, sd_ctrl, n_ctrl = columns
+    smd, variance = revman5_smd(mean_exp, sd_exp, n_exp, mean_ctrl, sd_ctrl, n_ctrl)
+    return StudySet.from_effects(smd, vi=variance, labels=rows["label"], measure="SMD",
+                                 covariates=_covariates(rows), na="raise")
 
 
 _BUILDERS: dict[str, Callable[[pd.DataFrame, Settings], StudySet]] = {
     "generic": _generic,
     "oe": _oe,
-    "dichotomous": _needs("from_counts", "2x2"),
-    "continuous": _needs("from_means", "means/SD"),
+    "dichotomous": _dichotomous,
+    "continuous": _continuous,
 }
 
 

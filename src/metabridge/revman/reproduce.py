@@ -32,11 +32,12 @@ from .model import POOLED_FIELDS, STUDY_FIELDS, TEST_FIELDS, Analysis, Review, S
 from .statistics import revman5_chi2_p
 
 #: RevMan's (method, random effects) -> metabridge's pooling method.  RevMan 5 pools
-#: random effects with DerSimonian-Laird; Peto is fixed-effect only.
+#: random effects with DerSimonian-Laird: on the inverse-variance effects, for 2x2
+#: tables with tau^2 from the Mantel-Haenszel Q ("DL-MH"); Peto is fixed-effect only.
 POOLING: dict[tuple[str, bool], str] = {
     ("IV", False): "FE", ("IV", True): "DL",
     ("OE", False): "FE", ("OE", True): "DL",
-    ("MH", False): "MH", ("PETO", False): "PETO",
+    ("MH", False): "MH", ("MH", True): "DL-MH", ("PETO", False): "PETO",
 }
 #: Formats written by RevMan 5, whose chi-square P values follow RevMan 5's series rule
 #: (conventions: revman5.chi2_p_series); RevMan Web's are compared with the exact tail.
@@ -375,6 +376,16 @@ class ReviewReproduction:
     @property
     def passed(self) -> bool:
         return bool(self.backends) and not self.failures and not self.not_reproduced
+
+    def against(self, expected: Iterable[tuple[str, str]]) -> tuple[
+            list[tuple[Check, str, Computed]], list[tuple[str, str]]]:
+        """(FAILs not among ``expected`` (analysis, engine) pairs, expected pairs that
+        did not FAIL here): what a validation with known, documented differences checks."""
+        wanted = set(expected)
+        unexpected = [f for f in self.failures if (f[0].analysis, f[1]) not in wanted]
+        seen = {(c.analysis, b) for c, b, _ in self.failures}
+        ran = {(c.analysis, b) for c in self.checks for b in self.backends}
+        return unexpected, sorted(pair for pair in wanted & ran if pair not in seen)
 
     def counts(self) -> pd.DataFrame:
         """PASS/FAIL/n/a counts per engine."""

@@ -141,6 +141,7 @@ class _Outcome:
             subgroups=subgroups, subgroup_test=test,
             favours=(self.element.findtext("GRAPH_LABEL_1"),
                      self.element.findtext("GRAPH_LABEL_2")),
+            input_fields={v: k for k, v in _INPUTS[self.kind].items()},
         )
 
     def settings(self) -> Settings:

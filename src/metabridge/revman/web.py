@@ -149,6 +149,7 @@ class _Analysis(TableAnalysis):
             comparison=cell(self.head, "Analysis group name") or "", settings=settings,
             rows=studies, overall=self.pooled(self.head, settings) if settings.totals else {},
             subgroups=subgroups, subgroup_test=test,
+            input_fields={v: k for k, v in _INPUTS[settings.data_type].items()},
         )
 
     def flag(self, column: str, default: bool | None = None) -> bool:
