@@ -406,3 +406,24 @@ def test_any_confidence_level_gives_the_normal_interval(method: str, level: floa
         # one multiplication and one addition on numbers of order 1: ~1e-15
         assert result.ci_low == pytest.approx(result.estimate - z * result.se, rel=1e-12)
         assert result.ci_high == pytest.approx(result.estimate + z * result.se, rel=1e-12)
+
+
+def test_an_engine_estimate_off_its_formula_is_refused(
+    metafor: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sanity check of MH/Peto results: an engine whose MH estimate (or variance) is
+    not the formula's on the tables it pooled is refused, not passed on.  Simulated by
+    nudging rma.mh()'s estimate by 1e-6 on its way from R."""
+    from metabridge.backends import metafor as adapter
+
+    real = adapter.call_r
+
+    def nudged(function: str, *args: object) -> dict:
+        out = real(function, *args)
+        if function == "mb_rma_mh":
+            out["estimate"] += 1e-6
+        return out
+
+    monkeypatch.setattr(adapter, "call_r", nudged)
+    with pytest.raises(mb.EngineError, match=r"is not the MH formula's .* on the tables it"):
+        mb.pool(mb.datasets.bcg("OR"), "MH", metafor)

@@ -1,8 +1,10 @@
 """Mantel-Haenszel and Peto pooling of 2x2 tables, as formulas metabridge can evaluate.
 
 Not an engine: these check each engine's MH and Peto numbers against the equations
-that define them, recompute their heterogeneity statistic stably, and apply the
-documented conventions (``conventions.py``) to one engine's numbers.  Cells of
+that define them (:func:`check_tables`, called by every adapter on the tables it pooled:
+a number off its formula is refused), recompute their heterogeneity statistic stably
+(``backends.base.assemble``), and apply the documented conventions (``conventions.py``)
+to one engine's numbers.  Cells of
 table i: a, b (events, non-events, experimental arm), c, d (control arm);
 n1 = a + b, n2 = c + d, N = n1 + n2.
 
@@ -26,6 +28,7 @@ n1 = a + b, n2 = c + d, N = n1 + n2.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -150,3 +153,34 @@ def undefined_reason(method: str, measure: str, cells: Cells) -> str | None:
     if np.isfinite(variance) and variance > 0:
         return None
     return "every arm has no events or only events, so the risk difference has no variance"
+
+
+#: Largest gap between an engine's MH or Peto estimate (relative to |estimate| + SE) or
+#: variance (relative) and the defining formula on the tables it pooled: the same closed
+#: form over k tables evaluated in another order agrees to ~k ulp.
+FORMULA_RTOL = 1e-9
+
+
+def check_tables(
+    engine: str, method: str, measure: str, cells: Cells, estimate: float,
+    variance: float | None, rd_variance: str = "sato",
+) -> None:
+    """Refuse (EngineError) an engine's MH or Peto estimate, or its variance, that is not
+    what the defining formula (module docstring) gives on the tables the engine pooled
+    (``cells``: the counts after the engine's own zero-cell rule)."""
+    from .errors import EngineError
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if (method, measure) == ("MH", "RD"):
+            pooled = mh_risk_difference(*cells, variance=rd_variance)
+        else:
+            pooled = POOLERS[(method, measure)](*cells)
+    scale = abs(pooled.estimate) + math.sqrt(abs(pooled.variance))
+    checks = [("estimate", estimate, pooled.estimate, scale)]
+    if variance is not None:
+        checks.append(("variance", variance, pooled.variance, abs(pooled.variance)))
+    for name, got, want, size in checks:
+        if not abs(got - want) <= FORMULA_RTOL * size:
+            raise EngineError(engine, (
+                f"its {method} {measure} {name} {got!r} is not the {method} formula's {want!r} "
+                "on the tables it pooled; metabridge does not pass it on"))

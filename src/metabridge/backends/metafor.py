@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .. import heterogeneity as het
+from .. import mantel_haenszel as mh
 from .._resources import r_script
 from ..analyses.types import (
     BeggTest,
@@ -330,6 +331,11 @@ class MetaforBackend(EngineBase):
             out = call_r("mb_rma_mh", *cells, studies.measure, level)
         df = int(out["k_yi"]) - 1
         fixed = method.name != "DL-MH"
+        if fixed:  # rma.mh / rma.peto pool the counts as they are (Sato's RD variance)
+            mh.check_tables(self.name, method.name, studies.measure, cells, out["estimate"],
+                            out["se"] ** 2)
+        else:  # DL-MH: its Q's centre is rma.mh's estimate
+            mh.check_tables(self.name, "MH", studies.measure, cells, out["mh_estimate"], None)
         return assemble(
             studies, method, level,
             backend=self.name, engine_version=_session().metafor_version,

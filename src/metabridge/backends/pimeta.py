@@ -250,6 +250,8 @@ class PimetaBackend(EngineBase):
                                   "has the same effect (metafor reports I^2 = 0); pool these "
                                   "tables with another engine") from None
             raise
+        mh.check_tables(self.name, method.name, studies.measure, cells, fit.estimate,
+                        fit.se**2)
         only_events = in_q & studies.counts.double_zero()
         return assemble(
             studies, method, level, backend=self.name, engine_version=_engine().__version__,

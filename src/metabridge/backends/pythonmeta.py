@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .. import mantel_haenszel as mh
 from ..analyses.types import EggerTest, EggerVariant
 from ..conversions import normal_quantile
 from ..errors import EngineError
@@ -24,6 +25,7 @@ from ..mantel_haenszel import FIXED_PART
 from ..methods import METHODS, Method
 from ..result import PoolResult
 from ..studies import RATIO_MEASURES, StudySet
+from ..studies.counts import corrected_cells
 from .base import BackendStatus, assemble, probe_python_engine
 from .engine_base import EngineBase
 
@@ -67,6 +69,8 @@ class _Input(NamedTuple):
     #: PythonMeta reports this effect on the ratio scale (OR, RR), SEs on the log scale.
     log_scale: bool
     conventions: tuple[str, ...]
+    #: For 2x2 tables: the cells PythonMeta pools (its zero-cell rule applied).
+    tables: tuple[np.ndarray, ...] = ()
 
 
 def _input(studies: StudySet, method: Method) -> _Input:
@@ -93,8 +97,9 @@ def _input(studies: StudySet, method: Method) -> _Input:
          method.needs is not None and counts.zero_cell()[used].any()),
         ("pythonmeta.mh_rd_variance", method.name == "MH" and studies.measure == "RD"),
     ) if applies]
+    tables = tuple(cell[used] for cell in corrected_cells(counts))
     return _Input("CATE", studies.measure, rows, used, studies.measure in RATIO_MEASURES,
-                  tuple(conventions))
+                  tuple(conventions), tables)
 
 
 class PythonMetaBackend(EngineBase):
@@ -151,6 +156,10 @@ class PythonMetaBackend(EngineBase):
         centre = None  # DL-MH: Q is the MH analysis', centred on the MH estimate
         if method.name == "DL-MH":
             centre = float(scale(self._run(studies, METHODS["MH"])[1][0][1]))
+            mh.check_tables(self.name, "MH", studies.measure, given.tables, centre, None)
+        elif method.needs is not None:  # its MH (Greenland-Robins RD variance) and Peto
+            mh.check_tables(self.name, method.name, studies.measure, given.tables, estimate,
+                            se**2, rd_variance="greenland-robins")
         return assemble(
             studies, method, level,
             backend=self.name, engine_version=metadata.version("PythonMeta"),

@@ -126,6 +126,8 @@ class StatsmodelsBackend(EngineBase):
         left_out = counts.double_zero()
         yi[left_out], vi[left_out] = np.nan, np.nan
         estimate = float(table.logodds_pooled)
+        mh.check_tables(self.name, "MH", "OR", (a, b, c, d), estimate,
+                        float(table.logodds_pooled_se) ** 2)
         q = mh.q_around(estimate, yi, vi)
         return assemble(
             studies, method, level, backend=self.name, engine_version=_version(),
