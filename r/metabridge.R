@@ -72,9 +72,18 @@ mb_fit <- function(yi, vi, method, level, test = "z") {
 }
 
 # The numbers of a fitted rma.uni model that PoolResult needs (with the
-# prediction interval for random-effects models).
+# prediction interval for random-effects models), and what it reports about the
+# fit: se(tau^2) and fitstats() (the REML likelihood for REML fits, else the ML
+# likelihood, as summary.rma prints them).
+mb_fit_stats <- function(fit) {
+  stats <- tryCatch(as.numeric(fitstats(fit)), error = function(e) rep(NA_real_, 5))
+  list(se_tau2 = if (is.null(fit$se.tau2)) NA_real_ else as.numeric(fit$se.tau2),
+       loglik = stats[1], deviance = stats[2], aic = stats[3], bic = stats[4], aicc = stats[5],
+       likelihood = if (fit$method == "REML") "REML" else "ML")
+}
+
 mb_fit_numbers <- function(fit, level) {
-  c(mb_intervals(fit, level),
+  c(mb_intervals(fit, level), list(fit_stats = mb_fit_stats(fit)),
     list(estimate = as.numeric(coef(fit)), se = as.numeric(fit$se),
          zval = as.numeric(fit$zval), pval = as.numeric(fit$pval),
          tau2 = as.numeric(fit$tau2), i2 = as.numeric(fit$I2), h2 = as.numeric(fit$H2),

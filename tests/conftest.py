@@ -112,3 +112,21 @@ def check_pythonmeta_ci(result: mb.PoolResult) -> set[str]:
     assert result.ci_low == pytest.approx(result.estimate - half, rel=1e-12, abs=1e-15)
     assert result.ci_high == pytest.approx(result.estimate + half, rel=1e-12, abs=1e-15)
     return {"ci_low", "ci_high"}
+
+
+@pytest.fixture(scope="session")
+def metadat_reference() -> pd.DataFrame:
+    """metafor's values on the metadat fixtures and BCG (validation/metadat_reference.R)."""
+    return pd.read_csv(REFERENCE / "metadat_reference.csv", comment="#", keep_default_na=False)
+
+
+def pinned(pins: pd.DataFrame, dataset: str, analysis: str, statistic: str) -> pd.Series:
+    """One pinned statistic, indexed by its label (a study, or a 1-based position)."""
+    rows = pins[(pins.dataset == dataset) & (pins.analysis == analysis)
+                & (pins.statistic == statistic)]
+    if rows.empty:
+        raise KeyError(f"no pin {dataset}/{analysis}/{statistic}: rerun the R script")
+    values = pd.to_numeric(rows["value"], errors="coerce")
+    text = rows["value"]
+    return (text if values.isna().all() and (text != "NA").any() else values).set_axis(
+        rows["label"])

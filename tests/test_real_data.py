@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import need
+from conftest import need, pinned
 
 import metabridge as mb
 from metabridge import cli
@@ -28,15 +28,8 @@ HACKSHAW = DATA / "hackshaw1998.csv"
 
 
 @pytest.fixture(scope="module")
-def pins() -> pd.DataFrame:
-    return pd.read_csv(Path(__file__).parent / "reference" / "metadat_reference.csv",
-                       comment="#", keep_default_na=False)
-
-
-def pinned(pins: pd.DataFrame, dataset: str, analysis: str, statistic: str) -> pd.Series:
-    rows = pins[(pins.dataset == dataset) & (pins.analysis == analysis)
-                & (pins.statistic == statistic)]
-    return rows.set_index("label")["value"]
+def pins(metadat_reference: pd.DataFrame) -> pd.DataFrame:
+    return metadat_reference
 
 
 def read_li2007(**options: object) -> mb.StudySet:

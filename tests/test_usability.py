@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import need, pinned
 
 import metabridge as mb
 from metabridge import cli, reproduce
@@ -92,3 +93,102 @@ def test_plots_is_reachable_from_the_package_without_loading_matplotlib_first() 
 def test_an_unknown_attribute_is_still_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="has no attribute 'plot'"):
         mb.plot  # noqa: B018
+
+
+# ------------------------------------------- 6. results that show themselves
+#: metafor's own numbers on the same data and control, printed with 17 digits
+#: (validation/metadat_reference.R): only the last bit can differ.
+SAME_ENGINE_REL = 1e-12
+
+
+def test_repr_is_one_short_line(bcg: mb.StudySet) -> None:
+    result = mb.pool(bcg, "DL", "statsmodels")
+    text = repr(result)
+    assert "\n" not in text
+    assert len(text) < 250
+    assert text.startswith("PoolResult(DL on statsmodels, k = 13: estimate -0.7141")
+    assert bcg.labels[0] not in text  # no per-study dump
+    assert repr(result.exp()) == f"RatioView({result.exp()})"
+    assert repr(result.exp()).startswith("RatioView(RR 0.49 [95% CI 0.34, 0.70]")
+
+
+def test_comparison_repr_stays_short_however_many_engines(bcg: mb.StudySet) -> None:
+    comparison = mb.compare(bcg, ("FE", "DL", "REML"), backends=["statsmodels", "pymare"])
+    text = repr(comparison)
+    assert "\n" not in text
+    assert len(text) < 300
+    assert text.startswith("Comparison(5 results: statsmodels, pymare x FE, DL, REML x z;")
+    assert "1 skipped" in text  # statsmodels has no REML
+
+
+def test_html_is_a_table_not_preformatted_text(bcg: mb.StudySet) -> None:
+    shown = [mb.pool(bcg, "DL", "statsmodels"), mb.compare(bcg, ("DL",), ["statsmodels"]),
+             mb.leave_one_out(bcg, "DL", "statsmodels"),
+             mb.subgroups(bcg, "alloc", "DL", "statsmodels"),
+             mb.heterogeneity_ci(bcg, "DL", "statsmodels")]
+    for value in shown:
+        page = value._repr_html_()
+        assert "<table" in page, type(value).__name__
+        assert "<pre>" not in page, type(value).__name__
+
+
+def test_summary_is_str_plus_fit_statistics_and_weights(metadat_reference: pd.DataFrame,
+                                                         metafor: str) -> None:
+    result = mb.pool(mb.datasets.bcg(), "REML", metafor)
+    assert result.summary().startswith(str(result))
+    summary = result.summary()
+    assert "Fit statistics (REML likelihood; reported by metafor):" in summary
+    assert "Study weights (%):" in summary
+    for key in ("loglik", "deviance", "aic", "bic", "aicc", "se_tau2"):
+        expected = float(pinned(metadat_reference, "bcg", "fitstats_REML", key).iloc[0])
+        assert result.fit_stats[key] == pytest.approx(expected, rel=SAME_ENGINE_REL), key
+    assert f"SE = {result.fit_stats['se_tau2']:.4f}" in str(result)  # as print.rma shows it
+
+
+@pytest.mark.parametrize("method", ["FE", "DL", "ML"])
+def test_fit_statistics_use_the_likelihood_metafor_names(metadat_reference: pd.DataFrame,
+                                                         metafor: str, method: str) -> None:
+    result = mb.pool(mb.datasets.bcg(), method, metafor)
+    assert result.fit_stats["likelihood"] == "ML"
+    expected = float(pinned(metadat_reference, "bcg", f"fitstats_{method}", "loglik").iloc[0])
+    assert result.fit_stats["loglik"] == pytest.approx(expected, rel=SAME_ENGINE_REL)
+
+
+def test_an_engine_without_fit_statistics_says_so(bcg: mb.StudySet) -> None:
+    result = mb.pool(bcg, "DL", "statsmodels")
+    assert result.fit_stats == {}
+    assert "Fit statistics: not reported by statsmodels" in result.summary()
+    assert "SE = " not in str(result)  # no se(tau^2) invented
+
+
+def test_pimeta_se_tau2_passed_on_only_where_it_is_metafors(
+    metadat_reference: pd.DataFrame,
+) -> None:
+    """pimeta's se(tau^2) is metafor's formula for ML and REML; for DL it evaluates
+    metafor's expression with weights at the DL tau^2 instead of the fixed-effect
+    weights DL is built on, so it is refused.  Both readings are reproduced here."""
+    need("pimeta")
+    import numpy as np
+    import pimeta
+
+    bcg = mb.datasets.bcg()
+    for method in ("ML", "REML"):
+        expected = float(pinned(metadat_reference, "bcg", f"fitstats_{method}", "se_tau2").iloc[0])
+        # pimeta's Fisher scoring on rescaled data vs metafor's at 1e-10: ~1e-9 relative
+        assert mb.pool(bcg, method, "pimeta").fit_stats["se_tau2"] == pytest.approx(
+            expected, rel=1e-8)
+    assert "se_tau2" not in mb.pool(bcg, "DL", "pimeta").fit_stats
+
+    y, v, k = np.asarray(bcg.yi), np.asarray(bcg.vi), bcg.k
+    tau2 = mb.pool(bcg, "DL", "pimeta").tau2
+
+    def dl_se(weights_at: float) -> float:  # metafor's DL expression, P at weights_at
+        w = 1.0 / (v + weights_at)
+        p = np.diag(w) - np.outer(w, w) / w.sum()
+        tr = np.trace(p)
+        return float(np.sqrt((2 * (k - 1) + 4 * tau2 * tr + 2 * tau2**2 * (p * p).sum()) / tr**2))
+
+    metafor_dl = float(pinned(metadat_reference, "bcg", "fitstats_DL", "se_tau2").iloc[0])
+    # the same closed form in another order: ~1e-15
+    assert dl_se(0.0) == pytest.approx(metafor_dl, rel=1e-12)
+    assert dl_se(tau2) == pytest.approx(pimeta.rma(y, v, method="DL").se_tau2, rel=1e-12)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -11,6 +10,7 @@ import pandas as pd
 
 from .conventions import convention
 from .formatting import p_columns_as_text
+from .htmltables import block_html, table_html
 from .result import STAT_FIELDS, PoolResult
 
 #: Quantities compared across engines (q_df and k are the same by construction).
@@ -19,7 +19,7 @@ COMPARED = tuple(f for f in STAT_FIELDS if f != "q_df")
 TOLERANCE = 1e-8
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Comparison:
     """Every (backend, method) result, plus the pairs that could not run and why.
 
@@ -102,14 +102,32 @@ class Comparison:
             else:
                 text.append("Statistics where engines differ:")
                 text.append(worst.to_string(index=False))
-        for backend, method, reason in self.skipped:
-            text.append(f"skipped {backend}/{method}: {reason}")
-        for backend, method, error in self.failed:
-            text.append(f"FAILED {backend}/{method}: {error}")
-        return "\n".join(text)
+        return "\n".join(text + self._notes())
+
+    def _notes(self) -> list[str]:
+        return ([f"skipped {b}/{m}: {reason}" for b, m, reason in self.skipped]
+                + [f"FAILED {b}/{m}: {error}" for b, m, error in self.failed])
+
+    def __repr__(self) -> str:
+        engines = list(dict.fromkeys(r.backend for r in self.results))
+        methods = list(dict.fromkeys(r.method for r in self.results))
+        tests = list(dict.fromkeys(r.test for r in self.results))
+        worst = self.discrepancies()
+        unexplained = int((worst["explained_by"] == "UNEXPLAINED").sum()) if len(worst) else 0
+        return (f"Comparison({len(self.results)} results: {', '.join(engines)} x "
+                f"{', '.join(methods)} x {', '.join(tests)}{' (harmonised)' * self.harmonised}; "
+                f"{len(worst)} statistics differ beyond {TOLERANCE:g}, {unexplained} unexplained; "
+                f"{len(self.skipped)} skipped, {len(self.failed)} failed)")
 
     def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(str(self))}</pre>"
+        parts = [("", table_html(self.table.drop(columns=["derived", "error"]),
+                                 digits=6))]
+        worst = self.discrepancies()
+        if len(worst):
+            parts.append((f"Statistics where engines differ beyond {TOLERANCE:g}",
+                          table_html(worst, digits=6)))
+        title = f"Comparison of {len(self.results)} results"
+        return block_html(title, parts, self._notes())
 
 
 def _largest_gap(

@@ -8,17 +8,19 @@ only approximately); ``notes`` says how, and which engine convention applies.
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from . import heterogeneity as het
 from .conventions import convention, note
 from .errors import InvalidArgumentError
 from .formatting import format_p, p_value
+from .htmltables import block_html, table_html
 from .methods import METHODS
 from .studies import MEASURES, RATIO_MEASURES
 
@@ -32,7 +34,7 @@ STAT_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RatioView:
     """A pooled estimate back on the ratio scale: exp(estimate) and exp(CI)."""
 
@@ -48,8 +50,11 @@ class RatioView:
             f"{self.measure} {self.estimate:.2f} [{pct} CI {self.ci_low:.2f}, {self.ci_high:.2f}]"
         )
 
+    def __repr__(self) -> str:
+        return f"RatioView({self})"
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, repr=False)
 class PoolResult:
     """The pooled estimate of one method on one engine.
 
@@ -61,7 +66,14 @@ class PoolResult:
     differ from the reported ones (e.g. an untruncated tau^2).  ``study_yi`` and
     ``study_vi`` are the per-study effect sizes and variances the engine pooled (its
     own, from raw data; for Mantel-Haenszel and Peto the ones behind its Q), NaN for
-    a study it left out of Q.
+    a study it left out of Q.  ``fit_stats`` holds what the engine reports about the
+    fit beyond these, never computed by metabridge: ``se_tau2``, and from the
+    likelihood named in ``likelihood`` (REML for REML fits, else ML, as metafor's
+    ``fitstats``) ``loglik``, ``deviance``, ``aic``, ``bic``, ``aicc``; empty for an
+    engine that reports none.
+
+    ``repr()`` is one line; ``str()`` is metafor's printed block; ``summary()``
+    adds the fit statistics and the study weights.
     """
 
     estimate: float
@@ -94,9 +106,11 @@ class PoolResult:
     extra: Mapping[str, Any] = field(default_factory=dict)
     study_yi: tuple[float, ...] = ()
     study_vi: tuple[float, ...] = ()
+    fit_stats: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
+        object.__setattr__(self, "fit_stats", MappingProxyType(dict(self.fit_stats)))
         object.__setattr__(self, "derived", frozenset(self.derived))
 
     # ------------------------------------------------------------------ views
@@ -179,6 +193,7 @@ class PoolResult:
         out["extra"] = dict(self.extra)
         out["study_yi"] = list(self.study_yi)
         out["study_vi"] = list(self.study_vi)
+        out["fit_stats"] = dict(self.fit_stats)
         return out
 
     # ---------------------------------------------------------------- printing
@@ -191,15 +206,28 @@ class PoolResult:
         engine = f"{self.backend} {self.engine_version}".strip()
         return f"{model}   [engine: {engine}]"
 
-    def summary(self) -> str:
-        """Text summary in the layout metafor and RevMan users know."""
+    def _footer(self) -> list[str]:
+        """What metabridge computed, the engine's conventions, a convergence warning."""
+        lines = []
+        if self.derived:
+            lines.append(f"Computed by metabridge, not by {self.backend}: "
+                         + ", ".join(sorted(self.derived)))
+        lines += [f"Note: {note}" for note in self.notes]
+        if not self.converged:
+            lines.append("Warning: the tau^2 estimator did not converge.")
+        return lines
+
+    def _block(self) -> list[str]:
+        """metafor's printed block (print.rma): heterogeneity, then the model results."""
         pct = f"{self.level * 100:g}%"
         stat = "zval" if self.test == "z" else f"tval({self.test_df:g})"
         lines = [self._title(), ""]
         if self.random_effects:
+            se_tau2 = self.fit_stats.get("se_tau2", float("nan"))
+            se = f"SE = {se_tau2:.4f}, " if not math.isnan(se_tau2) else ""
             lines += [
                 f"tau^2 (estimated amount of total heterogeneity): {self.tau2:.4f}"
-                f" (tau = {self.tau:.4f})",
+                f" ({se}tau = {self.tau:.4f})",
             ]
         lines += [
             f"I^2 (total heterogeneity / total variability):   {self.i2:.2f}%",
@@ -218,17 +246,72 @@ class PoolResult:
             lines.append(f"Prediction interval: {self.pi_low:.4f} to {self.pi_high:.4f}")
         if self.measure in RATIO_MEASURES:
             lines += ["", f"Pooled {self.exp()}  ({pct} CI, {self.test} test)"]
-        if self.derived:
-            lines += ["", f"Computed by metabridge, not by {self.backend}: "
-                      + ", ".join(sorted(self.derived))]
-        lines += [f"Note: {note}" for note in self.notes]
-        if not self.converged:
-            lines.append("Warning: the tau^2 estimator did not converge.")
+        footer = self._footer()
+        return lines + (["", *footer] if footer else [])
+
+    def fit_table(self) -> pd.DataFrame:
+        """The engine's fit statistics as one row (logLik, deviance, AIC, BIC, AICc)."""
+        return pd.DataFrame(
+            [{label: self.fit_stats.get(key, float("nan")) for key, label in FIT_STATS.items()}]
+        )
+
+    def weight_table(self) -> pd.DataFrame:
+        """One row per study: label and percent weight in this fit."""
+        return pd.DataFrame({"study": self.labels, "weight_pct": self.weights})
+
+    def summary(self) -> str:
+        """:func:`str` (metafor's block) plus the fit statistics and the study weights."""
+        lines = [*self._block(), ""]
+        if any(key in self.fit_stats for key in FIT_STATS):
+            likelihood = self.fit_stats.get("likelihood", "")
+            lines += [f"Fit statistics ({likelihood} likelihood; reported by {self.backend}):",
+                      self.fit_table().to_string(index=False, float_format=lambda x: f"{x:.4f}")]
+        else:
+            lines.append(f"Fit statistics: not reported by {self.backend} "
+                         "(metabridge computes none itself).")
+        lines += ["", "Study weights (%):",
+                  self.weight_table().to_string(index=False, header=False,
+                                                float_format=lambda x: f"{x:.2f}")]
         return "\n".join(lines)
 
     def __str__(self) -> str:
-        return self.summary()
+        return "\n".join(self._block())
+
+    def __repr__(self) -> str:
+        test = "" if self.test == "z" else f", {self.test}"
+        pct = f"{self.level * 100:g}%"
+        text = (f"PoolResult({self.method}{test} on {self.backend}, k = {self.k}: estimate "
+                f"{self.estimate:.4g} [{pct} CI {self.ci_low:.4g}, {self.ci_high:.4g}], "
+                f"{format_p(self.p)}")
+        if self.random_effects:
+            text += f", tau^2 = {self.tau2:.4g}, I^2 = {self.i2:.1f}%"
+        if self.measure in RATIO_MEASURES:
+            text += f"; {self.exp()}"
+        return text + ")"
 
     def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(self.summary())}</pre>"
+        pct = f"{self.level * 100:g}%"
+        stat = "z" if self.test == "z" else f"t (df = {self.test_df:g})"
+        row = {"estimate": self.estimate, "se": self.se, stat: self.z, "p": self.p,
+               f"{pct} CI low": self.ci_low, f"{pct} CI high": self.ci_high}
+        if self.random_effects:
+            row |= {"PI low": self.pi_low, "PI high": self.pi_high}
+        results = pd.DataFrame([row], index=["analysis scale"])
+        if self.measure in RATIO_MEASURES:
+            ratio = self.exp()
+            results.loc[self.measure] = {"estimate": ratio.estimate, f"{pct} CI low": ratio.ci_low,
+                                         f"{pct} CI high": ratio.ci_high}
+        hetero = {"tau^2": self.tau2, "SE(tau^2)": self.fit_stats.get("se_tau2", float("nan")),
+                  "I^2 (%)": self.i2, "H^2": self.h2, f"Q (df = {self.q_df})": self.q,
+                  "p": self.q_p}
+        parts = [("Model results", table_html(results, index=True)),
+                 ("Heterogeneity", table_html(pd.DataFrame([hetero])))]
+        if any(key in self.fit_stats for key in FIT_STATS):
+            parts.append((f"Fit statistics ({self.fit_stats.get('likelihood', '')} likelihood)",
+                          table_html(self.fit_table())))
+        return block_html(self._title(), parts, self._footer())
 
+
+#: Fit statistics an engine may report (``PoolResult.fit_stats`` key -> printed name).
+FIT_STATS = {"loglik": "logLik", "deviance": "deviance", "aic": "AIC", "bic": "BIC",
+             "aicc": "AICc"}

@@ -6,7 +6,6 @@ or assembled by metabridge from the engine's own pooling calls.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -14,6 +13,7 @@ import pandas as pd
 
 from ..errors import InvalidArgumentError
 from ..formatting import format_p, frame_text
+from ..htmltables import block_html, table_html
 from ..result import STAT_FIELDS, PoolResult
 
 Tau2Rule = Literal["separate", "common"]
@@ -31,7 +31,7 @@ def _failure_lines(what: str, failures: tuple[tuple[str, str], ...]) -> list[str
     return [f"FAILED {what} {name!r}: {error}" for name, error in failures]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class LeaveOneOut:
     """The pooled estimate refitted without each study in turn."""
 
@@ -67,8 +67,18 @@ class LeaveOneOut:
             *_failure_lines("refit without", self.failures),
         ])
 
+    def __repr__(self) -> str:
+        low, high = self.estimate_range()
+        return (f"LeaveOneOut({self.method} on {self.backend}, {len(self.results)} refits: "
+                f"estimate {low:.4g} to {high:.4g}; {len(self.failures)} failed)")
 
-@dataclass(frozen=True)
+    def _repr_html_(self) -> str:
+        return block_html(f"Leave-one-out ({self.method}, {self.backend}; {self.how})",
+                          [("", table_html(self.table()))],
+                          _failure_lines("refit without", self.failures))
+
+
+@dataclass(frozen=True, repr=False)
 class SubgroupAnalysis:
     """Per-subgroup pooled results and the test for subgroup differences.
 
@@ -134,11 +144,24 @@ class SubgroupAnalysis:
         return "\n".join([*lines, test, *self.notes,
                           *_failure_lines("subgroup", self.failures)])
 
+    def __repr__(self) -> str:
+        return (f"SubgroupAnalysis(by {self.by!r}, tau^2 {self.tau2_rule}, {self.method} on "
+                f"{self.backend}: {len(self.groups) or self.df + 1} groups, Q = "
+                f"{self.q_between:.4g}, df = {self.df}, {format_p(self.p)})")
+
     def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(str(self))}</pre>"
+        head = (f"Subgroups by {self.by!r} ({self.method}, tau^2 {self.tau2_rule}; "
+                f"{self.backend}; {self.how})")
+        parts = [("", table_html(self.table()))] if self.groups else []
+        test = (f"Test for subgroup differences: Q = {self.q_between:.4f}, df = {self.df}, "
+                f"{format_p(self.p)}")
+        common = ([f"common tau^2 = {self.tau2_common:.4f}"] if self.tau2_common is not None
+                  else [])
+        return block_html(head, parts, [*common, test, *self.notes,
+                                        *_failure_lines("subgroup", self.failures)])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class EggerTest:
     """A regression test for funnel-plot asymmetry.
 
@@ -163,8 +186,11 @@ class EggerTest:
         return (f"Egger test ({self.variant}; {self.backend}, {self.how}): bias = {self.bias:.4f} "
                 f"(SE {self.bias_se:.4f}), {stat} = {self.statistic:.4f}{df}, {format_p(self.p)}")
 
+    def __repr__(self) -> str:
+        return f"EggerTest({self})"
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, repr=False)
 class BeggTest:
     """Begg & Mazumdar (1994) rank correlation test (Kendall's tau)."""
 
@@ -177,8 +203,11 @@ class BeggTest:
         return (f"Begg rank test ({self.backend}, {self.how}): "
                 f"Kendall's tau = {self.tau:.4f}, {format_p(self.p)}")
 
+    def __repr__(self) -> str:
+        return f"BeggTest({self})"
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, repr=False)
 class HeterogeneityCI:
     """Estimates and confidence intervals for tau^2, tau, I^2 (percent) and H^2.
 
@@ -197,3 +226,13 @@ class HeterogeneityCI:
     def __str__(self) -> str:
         return (f"Heterogeneity ({self.method}, {self.backend}; {self.how})\n"
                 + self.table.to_string(float_format=lambda x: f"{x:.4f}"))
+
+    def __repr__(self) -> str:
+        pct = f"{self.level * 100:g}%"
+        row = self.table.loc["tau2"]
+        return (f"HeterogeneityCI({self.method} on {self.backend}: tau^2 = {row['estimate']:.4g} "
+                f"[{pct} CI {row['ci_low']:.4g}, {row['ci_high']:.4g}], Q-profile)")
+
+    def _repr_html_(self) -> str:
+        return block_html(f"Heterogeneity ({self.method}, {self.backend}; {self.how})",
+                          [("", table_html(self.table, index=True))])

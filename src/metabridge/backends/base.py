@@ -193,6 +193,7 @@ def assemble(
     study_effects: tuple[Iterable[float], Iterable[float]] | None = None,
     q_df: int | None = None,
     q_centre: float | None = None,
+    fit_stats: Mapping[str, Any] | None = None,
 ) -> PoolResult:
     """Build a :class:`PoolResult`; statistics the engine did not give are computed here.
 
@@ -205,7 +206,8 @@ def assemble(
     raw tables (MH, Peto, DL-MH) Q is recomputed two-pass around the engine's estimate
     (``q_centre`` when Q is centred elsewhere: DL-MH's Q is the MH analysis') from
     those effects; an engine Q off by more than :data:`Q_RTOL` is replaced by it
-    (convention ``metabridge.stable_q``).
+    (convention ``metabridge.stable_q``).  ``fit_stats`` is what the engine reports
+    about the fit (see :class:`PoolResult`), passed on as given.
     """
     k = len(studies.labels)
     df = k - 1 if q_df is None else q_df
@@ -265,6 +267,7 @@ def assemble(
         extra=extra,
         study_yi=tuple(yi.tolist()),
         study_vi=tuple(vi.tolist()),
+        fit_stats=dict(fit_stats or {}),
     )
 
 

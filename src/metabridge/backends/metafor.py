@@ -306,7 +306,7 @@ class MetaforBackend(EngineBase):
             q_p=_na(out["q_p"]) if df > 0 else float("nan"),
             converged=bool(out["converged"]), computed_here=here, conventions=conventions,
             extra=extra,
-            study_effects=effects,
+            study_effects=effects, fit_stats=_fit_stats(out.get("fit_stats")),
         )
 
     def pool(
@@ -472,6 +472,13 @@ def _effect_sizes(studies: StudySet) -> tuple[np.ndarray, np.ndarray]:
     else:
         return studies.yi, studies.vi
     return np.asarray(out["yi"], dtype=float), np.asarray(out["vi"], dtype=float)
+
+
+def _fit_stats(stats: dict[str, Any] | None) -> dict[str, Any]:
+    """mb_fit_stats() as Python values: numbers (NA -> NaN) and the likelihood's name."""
+    if not stats:
+        return {}
+    return {key: value if key == "likelihood" else _na(value) for key, value in stats.items()}
 
 
 def _na(value: Any) -> float:
