@@ -56,3 +56,20 @@ def test_review_file_refuses_column_flags(tmp_path: Path,
     assert cli.main(argv) == 2
     assert "no analysis ['9.9']" in capsys.readouterr().err
     assert not (tmp_path / "y").exists()
+
+
+def test_an_engine_without_revmans_method_hands_it_on(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Fleiss 1993 1.1 is Mantel-Haenszel: PyMARE lacks it, an engine that has it pools it,
+    and the pooled OR is RevMan's own stored number (RevMan 5, public file)."""
+    out = tmp_path / "fleiss"
+    argv = ["report", str(REVMAN / "Fleiss1993.rm5"), "--analysis", "1.1", "--backend",
+            "pymare", "--out", str(out), "--format", "md,csv"]
+    assert cli.main(argv) == 0
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "pymare has no MH: the analysis runs on " in md
+    assert "Heterogeneity with confidence intervals" not in md  # a fixed-effect method
+    numbers = pd.read_csv(out / "numbers.csv", keep_default_na=False)
+    ratio = numbers[(numbers["analysis"] == "pooled") & (numbers["statistic"] == "ratio")]
+    stored = mb.read_revman(REVMAN / "Fleiss1993.rm5")["1.1"].overall["effect"].value
+    assert float(ratio["value"].iloc[0]) == pytest.approx(stored, rel=FULL_RTOL)

@@ -32,6 +32,7 @@ from .errors import InvalidArgumentError, MetabridgeError
 from .facade import DEFAULT_BACKEND, DEFAULT_METHOD
 from .figures import FigureFolder
 from .formatting import format_p, p_value
+from .methods import canonical_method
 from .plots.common import measure_name, readable, study_intervals
 from .plots.forest_plot import FAVOURS, WEIGHTS_NOTE, default_title
 from .result import STAT_FIELDS, PoolResult
@@ -383,7 +384,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("Studies", data_section),
     Section("Pooled estimate", pooled_section),
     Section("Heterogeneity with confidence intervals", heterogeneity_section,
-            lambda spec: spec.studies.k >= 2 and spec.method.upper() != "FE"),
+            lambda spec: spec.studies.k >= 2 and canonical_method(spec.method).random_effects),
     Section("Forest plot", forest_section),
     Section("Subgroups", subgroups_section, lambda spec: bool(spec.by)),
     Section("Leave-one-out", leave_one_out_section),
