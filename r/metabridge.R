@@ -342,3 +342,85 @@ mb_escalc_means <- function(m1i, sd1i, n1i, m2i, sd2i, n2i, measure) {
   list(yi = as.numeric(res$value$yi), vi = as.numeric(res$value$vi), error = NULL,
        warnings = res$warnings)
 }
+
+# ------------------------------------------------------------------ sensitivity
+# The verbs a metafor user reaches for, each one R call from Python.  Studies come
+# in the order the analysis wants (cumulative: the order of addition).
+
+# Cumulative meta-analysis: cumul() on the model, studies added in the given order
+# (rma() with k = 1 fits the first step with tau^2 = 0).
+mb_cumul <- function(yi, vi, method, level) {
+  res <- mb_capture({
+    fit <- mb_fit(yi, vi, method, level)
+    cumul(fit)
+  })
+  if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
+  cm <- res$value
+  or_na <- function(x) if (is.null(x)) rep(NA_real_, length(cm$estimate)) else as.numeric(x)
+  list(estimate = as.numeric(cm$estimate), se = as.numeric(cm$se), z = as.numeric(cm$zval),
+       p = as.numeric(cm$pvals), ci_low = as.numeric(cm$ci.lb), ci_high = as.numeric(cm$ci.ub),
+       q = as.numeric(cm$Q), q_p = as.numeric(cm$Qp), tau2 = or_na(cm$tau2),
+       i2 = or_na(cm$I2), h2 = or_na(cm$H2), error = NULL, warnings = res$warnings)
+}
+
+# Case diagnostics: influence() and the coordinates of baujat() (drawn on a null
+# device; only its numbers are kept).
+mb_influence <- function(yi, vi, method, level) {
+  res <- mb_capture({
+    fit <- mb_fit(yi, vi, method, level)
+    inf <- influence(fit)
+    grDevices::pdf(NULL)
+    bj <- tryCatch(baujat(fit), finally = grDevices::dev.off())
+    list(inf = inf, bj = bj)
+  })
+  if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
+  inf <- res$value$inf
+  list(rstudent = as.numeric(inf$inf$rstudent), dffits = as.numeric(inf$inf$dffits),
+       cook_d = as.numeric(inf$inf$cook.d), cov_r = as.numeric(inf$inf$cov.r),
+       tau2_del = as.numeric(inf$inf$tau2.del), q_del = as.numeric(inf$inf$QE.del),
+       hat = as.numeric(inf$inf$hat), weight = as.numeric(inf$inf$weight),
+       dfbetas = as.numeric(inf$dfbs$intrcpt), influential = as.logical(inf$is.infl),
+       baujat_x = as.numeric(res$value$bj$x), baujat_y = as.numeric(res$value$bj$y),
+       error = NULL, warnings = res$warnings)
+}
+
+# Trim and fill: trimfill() with the estimator of k0 and, when given, the side
+# (side = "" lets metafor choose it from the slope of a meta-regression on
+# sqrt(vi)); every rma() inside runs with mb_control.  The augmented fit's
+# numbers, k0 and its SE, and the filled studies' yi and vi.
+mb_trimfill <- function(yi, vi, method, level, side, estimator) {
+  as_metafor <- mb_level(level)
+  at <- if (is.na(as_metafor)) 95 else as_metafor  # the augmented fit's level (as mb_fit)
+  res <- mb_capture({
+    fit <- mb_fit(yi, vi, method, level)
+    if (nzchar(side)) {
+      trimfill(fit, side = side, estimator = estimator, control = mb_control, level = at)
+    } else {
+      trimfill(fit, estimator = estimator, control = mb_control, level = at)
+    }
+  })
+  if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
+  tf <- res$value
+  filled <- which(tf$fill)
+  c(mb_fit_numbers(tf, level),
+    list(k0 = as.integer(tf$k0), se_k0 = as.numeric(tf$se.k0), side = tf$side,
+         p_k0 = if (is.null(tf$p.k0)) NA_real_ else as.numeric(tf$p.k0),
+         filled_yi = as.numeric(tf$yi[filled]), filled_vi = as.numeric(tf$vi[filled]),
+         error = NULL, warnings = res$warnings))
+}
+
+# Egger-type test with another predictor (metafor's regtest(predictor =)): "ni",
+# "ninv", "sqrtninv" use the sample sizes `ni`; "sei" and "vi" do not.
+mb_regtest_on <- function(yi, vi, ni, model, predictor, method = "REML") {
+  res <- mb_capture({
+    fit <- rma(yi = yi, vi = vi, ni = ni, method = method, control = mb_control)
+    regtest(fit, model = model, predictor = predictor)
+  })
+  if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
+  rt <- res$value
+  list(statistic = as.numeric(rt$zval),
+       df = if (is.null(rt$dfs)) NA_real_ else as.numeric(rt$dfs),
+       p = as.numeric(rt$pval), bias = as.numeric(coef(rt$fit)[2]),
+       bias_se = as.numeric(sqrt(diag(vcov(rt$fit)))[2]),
+       limit = as.numeric(rt$est), error = NULL, warnings = res$warnings)
+}

@@ -119,6 +119,19 @@ for (method in c("FE", "DL", "REML")) {
   }
 }
 
+# The same cumul() and influence() at metafor's default control (threshold 1e-5):
+# what metafor's own test files print (tests/reference/verbs_published.toml).
+default_fit <- rma(yi, vi, data = bcg)
+add_table("bcg", "cumul_year_REML_default",
+          data.frame(estimate = cumul(default_fit, order = bcg$year)$estimate))
+default_inf <- influence(default_fit)
+add_table("bcg", "influence_REML_default",
+          data.frame(rstudent = default_inf$inf$rstudent, dffits = default_inf$inf$dffits,
+                     cook_d = default_inf$inf$cook.d, cov_r = default_inf$inf$cov.r,
+                     tau2_del = default_inf$inf$tau2.del, q_del = default_inf$inf$QE.del,
+                     hat = default_inf$inf$hat, weight = default_inf$inf$weight,
+                     dfbetas = default_inf$dfbs$intrcpt))
+
 # trimfill(): L0 and R0, the side chosen by metafor, on BCG and Hackshaw 1998.
 for (name in c("bcg", "hackshaw1998")) {
   d <- if (name == "bcg") bcg else hk
@@ -150,7 +163,7 @@ for (name in c("bcg", "hackshaw1998")) {
 for (method in c("FE", "DL", "REML")) {
   fit <- rma(yi, vi, ni = ni, data = eg, method = method, control = mb_control)
   for (model in c("lm", "rma")) {
-    for (predictor in c("sei", "ni", "ninv", "sqrtninv")) {
+    for (predictor in c("sei", "vi", "ni", "ninv", "sqrtninv")) {
       rt <- regtest(fit, model = model, predictor = predictor)
       key <- paste0("regtest_", model, "_", predictor, "_", method)
       add("egger2001_or", key, "statistic", rt$zval)

@@ -12,7 +12,17 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from . import datasets
-from .analyses import begg, egger, exclude, heterogeneity_ci, leave_one_out, subgroups
+from .analyses import (
+    begg,
+    cumulative,
+    egger,
+    exclude,
+    heterogeneity_ci,
+    influence,
+    leave_one_out,
+    subgroups,
+    trim_and_fill,
+)
 from .backends import available_backends, backend_status, capabilities
 from .comparison import Comparison
 from .conventions import conventions_table
@@ -86,10 +96,12 @@ __all__ = [
     "capabilities",
     "compare",
     "conventions_table",
+    "cumulative",
     "datasets",
     "egger",
     "exclude",
     "heterogeneity_ci",
+    "influence",
     "leave_one_out",
     "plots",
     "pool",
@@ -98,6 +110,7 @@ __all__ = [
     "simulate",
     "simulation_study",
     "subgroups",
+    "trim_and_fill",
 ]
 
 

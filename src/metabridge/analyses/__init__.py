@@ -9,19 +9,31 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
+
 from ..backends import REGISTRY, Backend, get_backend, require_backend
+from ..backends.engine_base import q_profile_only
+from ..conversions import check_level
+from ..diagnostics import EGGER_PREDICTORS, SAMPLE_SIZE_PREDICTORS
 from ..errors import InsufficientStudiesError, InvalidArgumentError, UnsupportedMethodError
 from ..facade import DEFAULT_BACKEND, DEFAULT_METHOD, check_studyset, resolve
+from ..methods import canonical_method
 from ..result import PoolResult
 from ..studies import StudySet
+from ..studies.checks import require, vector
+from .sensitivity import cumulative, influence, trim_and_fill
 from .types import (
     BeggTest,
+    Cumulative,
+    EggerPredictor,
     EggerTest,
     EggerVariant,
     HeterogeneityCI,
+    Influence,
     LeaveOneOut,
     SubgroupAnalysis,
     Tau2Rule,
+    TrimAndFill,
 )
 
 
@@ -94,20 +106,36 @@ def subgroups(
 
 
 def egger(
-    studies: StudySet, backend: str = "statsmodels", variant: EggerVariant = "classic"
+    studies: StudySet,
+    backend: str = "statsmodels",
+    variant: EggerVariant = "classic",
+    predictor: EggerPredictor = "sei",
+    n: str = "n",
 ) -> EggerTest:
     """Regression test for funnel-plot asymmetry.
 
     ``classic``: Egger et al. 1997, OLS of y/se on 1/se, t-test of the intercept
     (metafor ``regtest(model="lm")``, PythonMeta ``Eggers_test``).
     ``metafor-rma``: metafor's default ``regtest()`` (meta-regression on se, z test).
+    ``predictor`` (metafor's ``regtest(predictor=)``): "sei" (Egger's), "vi", or,
+    when the sample sizes are known (covariate column ``n``), "ni", "ninv" (1/n;
+    Peters et al. 2006, JAMA 295:676) or "sqrtninv" (1/sqrt(n)).
     """
     if variant not in ("classic", "metafor-rma"):
         raise InvalidArgumentError(f"variant must be 'classic' or 'metafor-rma', got {variant!r}")
+    if predictor not in EGGER_PREDICTORS:
+        raise InvalidArgumentError(
+            f"predictor must be one of {', '.join(EGGER_PREDICTORS)}, got {predictor!r}")
     if check_studyset(studies).k < 3:
         raise InsufficientStudiesError(f"Egger's test needs k >= 3 studies, got {studies.k}")
-    return _engine_with(backend, f"egger_{variant}", f"Egger test ({variant})").egger(
-        studies, variant)
+    engine = _engine_with(backend, f"egger_{variant}", f"Egger test ({variant})")
+    if predictor == "sei":
+        return engine.egger(studies, variant)
+    if "egger_sample_size" not in engine.features:
+        raise UnsupportedMethodError(f"Egger test with predictor {predictor!r}", engine.name,
+                                     _with_feature("egger_sample_size"))
+    sizes = _sample_sizes(studies, n) if predictor in SAMPLE_SIZE_PREDICTORS else None
+    return engine.egger(studies, variant, predictor=predictor, ni=sizes)
 
 
 def begg(studies: StudySet, backend: str = "metafor") -> BeggTest:
@@ -118,20 +146,46 @@ def begg(studies: StudySet, backend: str = "metafor") -> BeggTest:
 
 
 def heterogeneity_ci(
-    studies: StudySet, method: str = "REML", backend: str = "metafor", level: float = 0.95
+    studies: StudySet,
+    method: str = DEFAULT_METHOD,
+    backend: str = DEFAULT_BACKEND,
+    level: float = 0.95,
 ) -> HeterogeneityCI:
     """tau^2, tau, I^2, H^2 with Q-profile CIs (Viechtbauer 2007).
 
     metafor computes them natively (``confint()``); for other engines metabridge
     computes the Q-profile bounds itself with scipy around the engine's tau^2,
-    and says so in ``how``.
+    and says so in ``how``.  The bounds do not depend on the tau^2 estimator, so an
+    engine without ``method`` (statsmodels has no REML) still gives them, with no
+    point estimate (NaN) rather than another estimator's: ``how`` says so.
     """
-    engine, chosen, level, _ = resolve(studies, method, backend, level)
+    chosen = canonical_method(method)
     if not chosen.random_effects or chosen.needs is not None:
         raise InvalidArgumentError(
             "heterogeneity CIs (Q-profile) need an inverse-variance random-effects method, "
             f"not {chosen.name}")
+    engine = require_backend(backend)
+    if chosen.name not in engine.methods:
+        resolve(studies, "DL" if "DL" in engine.methods else next(iter(engine.methods)),
+                backend, level)  # the data and the level are checked all the same
+        return q_profile_only(studies, chosen, check_level(level), engine.name)
+    engine, chosen, level, _ = resolve(studies, method, backend, level)
     return engine.heterogeneity_ci(studies, chosen, level)
+
+
+def _sample_sizes(studies: StudySet, column: str) -> np.ndarray:
+    """The covariate ``column`` as sample sizes (> 0), or an error naming it."""
+    if column not in studies.covariates.columns:
+        raise InvalidArgumentError(
+            f"predictor needs the sample sizes: no column {column!r} (pass n='<column>'); "
+            f"columns are {list(studies.covariates.columns)}")
+    values = studies.covariates[column]
+    require(values.isna().to_numpy(), studies.labels, column,
+            lambda i: "sample size is missing; this predictor needs one for every study")
+    sizes = vector(values.to_numpy(dtype=object), column, studies.labels)
+    require(sizes <= 0, studies.labels, column,
+            lambda i: f"a sample size must be > 0, got {float(sizes[i])}")
+    return sizes
 
 
 def _with_feature(feature: str) -> tuple[str, ...]:
@@ -147,14 +201,20 @@ def _engine_with(backend: str, feature: str, what: str) -> Backend:
 
 __all__ = [
     "BeggTest",
+    "Cumulative",
     "EggerTest",
     "HeterogeneityCI",
+    "Influence",
     "LeaveOneOut",
     "SubgroupAnalysis",
+    "TrimAndFill",
     "begg",
+    "cumulative",
     "egger",
     "exclude",
     "heterogeneity_ci",
+    "influence",
     "leave_one_out",
     "subgroups",
+    "trim_and_fill",
 ]

@@ -6,6 +6,7 @@ or assembled by metabridge from the engine's own pooling calls.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -18,6 +19,11 @@ from ..result import STAT_FIELDS, PoolResult
 
 Tau2Rule = Literal["separate", "common"]
 EggerVariant = Literal["classic", "metafor-rma"]
+#: Predictors of the Egger-type regression test (metafor's regtest() names):
+#: the SE, the variance, the sample size n, 1/n, 1/sqrt(n).
+EggerPredictor = Literal["sei", "vi", "ni", "ninv", "sqrtninv"]
+Side = Literal["left", "right"]
+K0Estimator = Literal["L0", "R0"]
 
 
 def _rows(results: dict[str, PoolResult], key: str) -> pd.DataFrame:
@@ -169,6 +175,11 @@ class EggerTest:
     intercept (``bias``) is tested with t on k - 2 df.  Identical to metafor's
     ``regtest(model="lm")``.  ``metafor-rma`` is metafor's default ``regtest()``:
     a meta-regression on se_i with the model's tau^2, z test.
+
+    ``predictor`` other than "sei" (metafor's ``regtest(predictor=)``): the same
+    regression of y_i on the sample size n_i, 1/n_i or 1/sqrt(n_i) (or v_i) instead
+    of se_i (Peters et al. 2006, JAMA 295:676, use 1/n); ``bias`` is then that
+    predictor's coefficient.
     """
 
     variant: EggerVariant
@@ -179,12 +190,15 @@ class EggerTest:
     p: float
     backend: str
     how: str
+    predictor: EggerPredictor = "sei"
 
     def __str__(self) -> str:
         stat = "t" if self.variant == "classic" else "z"
         df = f", df = {self.df:g}" if self.variant == "classic" else ""
-        return (f"Egger test ({self.variant}; {self.backend}, {self.how}): bias = {self.bias:.4f} "
-                f"(SE {self.bias_se:.4f}), {stat} = {self.statistic:.4f}{df}, {format_p(self.p)}")
+        on = "" if self.predictor == "sei" else f", predictor {self.predictor}"
+        return (f"Egger test ({self.variant}{on}; {self.backend}, {self.how}): bias = "
+                f"{self.bias:.4f} (SE {self.bias_se:.4f}), {stat} = {self.statistic:.4f}{df}, "
+                f"{format_p(self.p)}")
 
     def __repr__(self) -> str:
         return f"EggerTest({self})"
@@ -236,3 +250,125 @@ class HeterogeneityCI:
     def _repr_html_(self) -> str:
         return block_html(f"Heterogeneity ({self.method}, {self.backend}; {self.how})",
                           [("", table_html(self.table, index=True))])
+
+
+@dataclass(frozen=True, repr=False)
+class Cumulative:
+    """Cumulative meta-analysis: the model refitted as each study is added, in order.
+
+    ``table`` has one row per step (the study added, k, estimate, se, z, p, ci_low,
+    ci_high, q, q_p, tau2, i2, h2).  The first step is one study, fitted with
+    tau^2 = 0 (metafor's ``cumul()`` does the same: ``rma()`` with k = 1).
+    """
+
+    table: pd.DataFrame
+    method: str
+    backend: str
+    level: float
+    order_by: str
+    how: str
+
+    def __str__(self) -> str:
+        return "\n".join([
+            f"Cumulative meta-analysis ({self.method}, {self.backend}; ordered by "
+            f"{self.order_by}; {self.how})", frame_text(self.table)])
+
+    def __repr__(self) -> str:
+        last = self.table.iloc[-1]
+        return (f"Cumulative({self.method} on {self.backend}, {len(self.table)} steps by "
+                f"{self.order_by}: estimate {self.table['estimate'].iloc[0]:.4g} -> "
+                f"{last['estimate']:.4g})")
+
+    def _repr_html_(self) -> str:
+        return block_html(f"Cumulative meta-analysis ({self.method}, {self.backend}; ordered by "
+                          f"{self.order_by}; {self.how})", [("", table_html(self.table))])
+
+
+@dataclass(frozen=True, repr=False)
+class Influence:
+    """Leave-one-out case diagnostics (metafor's ``influence()``) and Baujat's coordinates.
+
+    ``table`` has one row per study: rstudent, dffits, cook_d, cov_r, tau2_del,
+    q_del, hat, weight (percent), dfbetas, influential (metafor's rule), and
+    baujat_x / baujat_y (Baujat et al. 2002): definitions in
+    :mod:`metabridge.diagnostics`.
+    """
+
+    table: pd.DataFrame
+    method: str
+    backend: str
+    how: str
+
+    @property
+    def influential(self) -> tuple[str, ...]:
+        """Studies metafor's rule flags as influential."""
+        return tuple(self.table.index[self.table["influential"].astype(bool)])
+
+    def baujat(self) -> pd.DataFrame:
+        """x: the study's contribution to Q; y: its influence on the pooled estimate."""
+        return self.table[["baujat_x", "baujat_y"]].set_axis(["x", "y"], axis=1)
+
+    def __str__(self) -> str:
+        shown = self.table.drop(columns=["baujat_x", "baujat_y"]).reset_index()
+        flagged = ", ".join(self.influential) or "none"
+        return "\n".join([f"Influence diagnostics ({self.method}, {self.backend}; {self.how})",
+                          frame_text(shown), f"Influential (metafor's rule): {flagged}"])
+
+    def __repr__(self) -> str:
+        return (f"Influence({self.method} on {self.backend}, k = {len(self.table)}: "
+                f"influential {list(self.influential)})")
+
+    def _repr_html_(self) -> str:
+        flagged = ", ".join(self.influential) or "none"
+        return block_html(f"Influence diagnostics ({self.method}, {self.backend}; {self.how})",
+                          [("", table_html(self.table, index=True))],
+                          [f"Influential (metafor's rule): {flagged}"])
+
+
+@dataclass(frozen=True, repr=False)
+class TrimAndFill:
+    """Duval & Tweedie's trim and fill (metafor's ``trimfill()``).
+
+    ``k0`` studies estimated missing on ``side`` (estimator L0 or R0, with ``se_k0``;
+    ``p_k0`` is R0's test that none are missing), ``filled`` their mirrored
+    effects (label, yi, vi), and ``result`` the model refitted on the data
+    augmented by them (the original model when k0 = 0).
+    """
+
+    estimator: K0Estimator
+    side: Side
+    k0: int
+    se_k0: float
+    p_k0: float
+    filled: pd.DataFrame
+    result: PoolResult
+    original: PoolResult
+    how: str
+    conventions: tuple[str, ...] = ()
+
+    @property
+    def backend(self) -> str:
+        return self.result.backend
+
+    @property
+    def method(self) -> str:
+        return self.result.method
+
+    def __str__(self) -> str:
+        test = "" if math.isnan(self.p_k0) else f"; test of H0 no missing studies: " \
+            f"{format_p(self.p_k0)}"
+        return "\n".join([
+            f"Trim and fill ({self.estimator}; {self.backend}; {self.how})",
+            f"Estimated number of missing studies on the {self.side} side: {self.k0} "
+            f"(SE = {self.se_k0:.4f}){test}", "", str(self.result)])
+
+    def __repr__(self) -> str:
+        return (f"TrimAndFill({self.estimator}, {self.method} on {self.backend}: k0 = "
+                f"{self.k0} on the {self.side}; estimate {self.original.estimate:.4g} -> "
+                f"{self.result.estimate:.4g})")
+
+    def _repr_html_(self) -> str:
+        head = (f"Trim and fill ({self.estimator}; {self.backend}): {self.k0} missing on the "
+                f"{self.side} side (SE = {self.se_k0:.4f})")
+        return block_html(head, [("Filled studies", table_html(self.filled))]) + \
+            self.result._repr_html_()

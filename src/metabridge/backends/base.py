@@ -27,12 +27,17 @@ from .. import heterogeneity as het
 from .. import mantel_haenszel as mh
 from ..analyses.types import (
     BeggTest,
+    Cumulative,
     EggerTest,
     EggerVariant,
     HeterogeneityCI,
+    Influence,
+    K0Estimator,
     LeaveOneOut,
+    Side,
     SubgroupAnalysis,
     Tau2Rule,
+    TrimAndFill,
 )
 from ..methods import Method
 from ..result import PoolResult
@@ -113,7 +118,28 @@ class Backend(Protocol):
         ...
 
     def egger(self, studies: StudySet, variant: EggerVariant) -> EggerTest:
-        """Regression test for funnel-plot asymmetry."""
+        """Regression test for funnel-plot asymmetry.  Engines with the feature
+        "egger_sample_size" also take ``predictor`` ("vi", "ni", "ninv", "sqrtninv")
+        and ``ni`` (the sample sizes) as keywords."""
+        ...
+
+    def cumulative(self, studies: StudySet, method: Method, level: float) -> Cumulative:
+        """The model refitted as each study is added, in the set's order."""
+        ...
+
+    def influence(self, studies: StudySet, method: Method, level: float) -> Influence:
+        """Leave-one-out case diagnostics and Baujat's coordinates."""
+        ...
+
+    def trim_and_fill(
+        self, studies: StudySet, method: Method, level: float, side: Side | None,
+        estimator: K0Estimator,
+    ) -> TrimAndFill:
+        """Duval & Tweedie's trim and fill (side None: chosen as metafor does)."""
+        ...
+
+    def can_choose_side(self, method: Method) -> bool:
+        """True if trim and fill's side can be chosen here as metafor does."""
         ...
 
     def begg(self, studies: StudySet) -> BeggTest:
@@ -139,6 +165,12 @@ FEATURES: dict[str, str] = {
     "egger_classic": "classic Egger regression test",
     "egger_metafor-rma": "metafor's default regtest (meta-regression on SE, z test)",
     "begg": "Begg & Mazumdar rank correlation test",
+    "cumulative": "cumulative meta-analysis in one engine call",
+    "influence": "leave-one-out case diagnostics (and Baujat's coordinates) in one engine call",
+    "trim_and_fill": "trim and fill, the side chosen as metafor does (any estimator)",
+    "meta_regression": "a meta-regression on sqrt(vi) with any of its estimators (trim and "
+    "fill's side, chosen as metafor does)",
+    "egger_sample_size": "Egger-type test on the sample size (ni, 1/ni, 1/sqrt(ni)) or vi",
 }
 
 

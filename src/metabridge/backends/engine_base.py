@@ -30,10 +30,12 @@ from ..methods import METHODS, Method
 from ..result import PoolResult
 from ..studies import StudySet
 from .base import BatchResult
+from .sensitivity import SensitivityVerbs
 
 
-class EngineBase:
-    """Default analysis verbs, assembled from the engine's own ``pool`` calls."""
+class EngineBase(SensitivityVerbs):
+    """Default analysis verbs, assembled from the engine's own ``pool`` calls (the
+    sensitivity verbs -- cumulative, influence, trim and fill -- in :mod:`.sensitivity`)."""
 
     name: str
     methods: frozenset[str]
@@ -113,6 +115,18 @@ class EngineBase:
 
     def begg(self, studies: StudySet) -> BeggTest:
         raise NotImplementedError(f"{self.name} has no rank correlation test")
+
+
+def q_profile_only(studies: StudySet, method: Method, level: float,
+                   backend: str) -> HeterogeneityCI:
+    """Q-profile bounds (estimator-free) with no point estimate: ``backend`` lacks
+    ``method`` and no other engine's estimate stands in for it."""
+    low, high = het.q_profile_tau2_ci(studies.yi, studies.vi, level)
+    return _heterogeneity_table(
+        studies, (float("nan"), low, high), method, level, backend,
+        f"{backend} has no {method.name}: Q-profile CI (it does not depend on the estimator) "
+        f"computed by metabridge (scipy brentq), no point estimate",
+    )
 
 
 def _heterogeneity_table(

@@ -27,17 +27,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import diagnostics
 from .. import heterogeneity as het
 from .. import mantel_haenszel as mh
 from .._resources import r_script
 from ..analyses.types import (
     BeggTest,
+    Cumulative,
+    EggerPredictor,
     EggerTest,
     EggerVariant,
     HeterogeneityCI,
+    Influence,
+    K0Estimator,
     LeaveOneOut,
+    Side,
     SubgroupAnalysis,
     Tau2Rule,
+    TrimAndFill,
 )
 from ..errors import (
     BackendUnavailableError,
@@ -52,6 +59,7 @@ from ..studies import StudySet
 from . import REGISTRY, embedded_r, get_backend, supporting
 from .base import BackendStatus, BatchResult, assemble
 from .engine_base import EngineBase, _single_study_notes, _untested_note
+from .sensitivity import CUMULATIVE_COLUMNS, augmented, cumulative_result, trimfill_result
 
 DISABLE_ENV = "METABRIDGE_DISABLE_R"
 INSTALL_R = "apt-get install r-base-core r-cran-metafor r-cran-metadat"
@@ -63,11 +71,15 @@ R_FUNCTIONS = (
     "mb_rma", "mb_leave1out", "mb_subgroups_separate", "mb_subgroups_common",
     "mb_regtest", "mb_ranktest", "mb_rma_batch", "mb_confint", "mb_rma_mh", "mb_rma_peto",
     "mb_escalc_counts", "mb_escalc_means", "mb_rma_dl_mh",
+    "mb_cumul", "mb_influence", "mb_trimfill", "mb_regtest_on",
 )
+#: The columns of mb_influence(): metafor's influence() and baujat() numbers.
+INFLUENCE_COLUMNS = ("rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "q_del", "hat",
+                     "weight", "dfbetas", "influential", "baujat_x", "baujat_y")
 #: Fields of an R result list that are vectors even when of length 1.
 _VECTOR_FIELDS = frozenset({"weights", "warnings", "estimates", "ses", "tau2s", "failures",
                             "estimate_ci", "ci_lb_ci", "ci_ub_ci", "groups", "fits",
-                            "yi", "vi"})
+                            "yi", "vi", "filled_yi", "filled_vi"})
 #: Smallest confidence level metafor's ``level`` argument can express (convention
 #: "metafor.level"); below it the wrapper computes the intervals itself.
 METAFOR_MIN_LEVEL = 0.01
@@ -267,6 +279,7 @@ class MetaforBackend(EngineBase):
     features = frozenset({
         "leave_one_out", "subgroups_separate", "subgroups_common",
         "egger_classic", "egger_metafor-rma", "begg", "heterogeneity_ci",
+        "cumulative", "influence", "trim_and_fill", "egger_sample_size",
     })
     max_studies = None
 
@@ -447,15 +460,59 @@ class MetaforBackend(EngineBase):
         )
         return HeterogeneityCI(table, method.name, self.name, level, "confint() (Q-profile)")
 
-    def egger(self, studies: StudySet, variant: EggerVariant) -> EggerTest:
+    def egger(self, studies: StudySet, variant: EggerVariant, predictor: EggerPredictor = "sei",
+              ni: np.ndarray | None = None) -> EggerTest:
         model = "lm" if variant == "classic" else "rma"
         check_memory(studies.k, "REML", what=f"Egger test ({variant})",  # fits REML first
                      feature=f"egger_{variant}")
-        out = call_r("mb_regtest", studies.yi, studies.vi, model)
+        if predictor == "sei":
+            out = call_r("mb_regtest", studies.yi, studies.vi, model)
+        else:
+            sizes = np.full(studies.k, np.nan) if ni is None else np.asarray(ni, dtype=float)
+            out = call_r("mb_regtest_on", studies.yi, studies.vi, sizes, model, predictor)
+        on = "" if predictor == "sei" else f", predictor = \"{predictor}\""
         return EggerTest(
             variant, out["bias"], out["bias_se"], out["statistic"],
-            _na(out["df"]), out["p"], self.name, f"regtest(model = \"{model}\")",
+            _na(out["df"]), out["p"], self.name, f"regtest(model = \"{model}\"{on})",
+            predictor,
         )
+
+    def cumulative(self, studies: StudySet, method: Method, level: float) -> Cumulative:
+        check_memory(studies.k, method.name, what="cumulative meta-analysis",
+                     feature="cumulative")
+        out = call_r("mb_cumul", studies.yi, studies.vi, method.name, level)
+        if not method.random_effects:  # cumul() leaves out the FE model's tau^2, which is 0
+            out["tau2"] = [0.0] * studies.k
+        rows = [dict(zip(CUMULATIVE_COLUMNS, values, strict=True))
+                for values in zip(*(out[c] for c in CUMULATIVE_COLUMNS), strict=True)]
+        return cumulative_result(studies, rows, method, level, self.name, "cumul(), one R call")
+
+    def influence(self, studies: StudySet, method: Method, level: float) -> Influence:
+        check_memory(studies.k, method.name, what="influence diagnostics", feature="influence")
+        out = call_r("mb_influence", studies.yi, studies.vi, method.name, level)
+        table = pd.DataFrame({c: out[c] for c in INFLUENCE_COLUMNS},
+                             index=pd.Index(studies.labels, name="study"))
+        table["influential"] = table["influential"].astype(bool)
+        return Influence(table, method.name, self.name, "influence() and baujat(), one R call")
+
+    def trim_and_fill(
+        self, studies: StudySet, method: Method, level: float, side: Side | None,
+        estimator: K0Estimator,
+    ) -> TrimAndFill:
+        check_memory(studies.k, method.name, what="trim and fill", feature="trim_and_fill")
+        out = call_r("mb_trimfill", studies.yi, studies.vi, method.name, level, side or "",
+                     estimator)
+        original = self.pool(studies, method, level)
+        missing = diagnostics.MissingStudies(int(out["k0"]), _na(out["se_k0"]), _na(out["p_k0"]))
+        filled_yi = np.asarray(out["filled_yi"], dtype=float)
+        filled_vi = np.asarray(out["filled_vi"], dtype=float)
+        how = "trimfill(), one R call" + ("" if side else "; side chosen by metafor")
+        labels = pd.DataFrame({"study": [f"Filled {i + 1}" for i in range(len(filled_yi))],
+                               "yi": filled_yi, "vi": filled_vi})
+        result = original if not len(filled_yi) else self._result(
+            augmented(studies, labels), method, level, out)
+        return trimfill_result(self, studies, method, level, original, out["side"], estimator,
+                               missing, filled_yi, filled_vi, how, result)
 
     def begg(self, studies: StudySet) -> BeggTest:
         check_memory(studies.k, "REML", what="Begg rank test", feature="begg")

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import heterogeneity as het
-from ..analyses.types import EggerTest, EggerVariant
+from ..analyses.types import EggerTest, EggerVariant, Side
 from ..methods import Method
 from ..result import PoolResult
 from ..studies import StudySet
@@ -69,7 +69,7 @@ class PyMAREBackend(EngineBase):
     description = "PyMARE (Python; vectorised over many data sets)"
     methods = frozenset({"FE", "DL", "HE", "ML", "REML"})
     tests = frozenset({"z", "knha", "adhoc"})
-    features = frozenset({"batch", "egger_classic"})
+    features = frozenset({"batch", "egger_classic", "meta_regression"})
     max_studies = None
 
     def status(self) -> BackendStatus:
@@ -105,6 +105,17 @@ class PyMAREBackend(EngineBase):
             conventions=conventions,
             extra={} if test == "z" else {"z_engine": fe["z"]},
         )
+
+    def choose_side(self, studies: StudySet, method: Method) -> Side:
+        """metafor's rule for trim and fill's side with PyMARE's meta-regression: the
+        sign of the sqrt(vi) coefficient, the model's estimator fitting tau^2."""
+        data = _engine().Dataset(y=studies.yi, v=studies.vi, X=np.sqrt(studies.vi)[:, None],
+                                 add_intercept=True)
+        estimator = _estimator(method, "z")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            slope = float(np.ravel(estimator.fit_dataset(data).summary().get_fe_stats()["est"])[1])
+        return "right" if slope < 0 else "left"
 
     def egger(self, studies: StudySet, variant: EggerVariant) -> EggerTest:
         """Classic Egger test as PyMARE's fixed-effect meta-regression on the SE with an

@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import diagnostics
 from .. import heterogeneity as het
 from .. import mantel_haenszel as mh
-from ..analyses.types import EggerTest, EggerVariant
+from ..analyses.types import EggerPredictor, EggerTest, EggerVariant
 from ..methods import Method
 from ..result import PoolResult
 from ..studies import Counts, StudySet
@@ -48,7 +49,7 @@ class StatsmodelsBackend(EngineBase):
     methods = frozenset({"FE", "DL", "PM"})
     raw_methods = MappingProxyType({"MH": frozenset({"OR"})})
     tests = frozenset({"z", "knha"})
-    features = frozenset({"egger_classic"})
+    features = frozenset({"egger_classic", "egger_sample_size"})
     max_studies = None
 
     def status(self) -> BackendStatus:
@@ -151,12 +152,23 @@ class StatsmodelsBackend(EngineBase):
             return res.mean_effect_fe, (res.sd_eff_w_fe_hksj if hk else res.sd_eff_w_fe), 0.0
         return res.mean_effect_re, (res.sd_eff_w_re_hksj if hk else res.sd_eff_w_re), res.tau2
 
-    def egger(self, studies: StudySet, variant: EggerVariant) -> EggerTest:
-        """Classic Egger test: ``OLS(y/se ~ 1 + 1/se)``, t-test of the intercept."""
+    def egger(self, studies: StudySet, variant: EggerVariant, predictor: EggerPredictor = "sei",
+              ni: np.ndarray | None = None) -> EggerTest:
+        """Classic Egger test: ``OLS(y/se ~ 1 + 1/se)``, t-test of the intercept; with
+        another predictor x (metafor's ``regtest(model="lm", predictor=)``):
+        ``WLS(y ~ 1 + x, weights = 1/v)``, t-test of x's coefficient."""
         if variant != "classic":
             return super().egger(studies, variant)
         import statsmodels.api as sm
 
+        if predictor != "sei":
+            x = diagnostics.EGGER_PREDICTORS[predictor](studies.vi, ni)
+            wls = sm.WLS(studies.yi, sm.add_constant(x), weights=1.0 / studies.vi).fit()
+            return EggerTest(
+                "classic", float(wls.params[1]), float(wls.bse[1]), float(wls.tvalues[1]),
+                float(wls.df_resid), float(wls.pvalues[1]), self.name,
+                f"statsmodels WLS on {predictor}", predictor,
+            )
         se = studies.sei
         fit = sm.OLS(studies.yi / se, sm.add_constant(1.0 / se)).fit()
         return EggerTest(

@@ -6,14 +6,16 @@
   "favours" labels.
 - :func:`funnel`: effect vs standard error with pseudo-95% limits.
 - :func:`prisma`: PRISMA 2020 flow diagram from the record counts.
+- :func:`baujat`: Baujat plot from :func:`metabridge.influence` diagnostics.
 
 All functions return a :class:`matplotlib.figure.Figure` (no pyplot state).
 """
 
 from __future__ import annotations
 
+from .baujat_plot import baujat
 from .forest_plot import forest
 from .funnel_plot import funnel
 from .prisma_flow import check_prisma, prisma
 
-__all__ = ["check_prisma", "forest", "funnel", "prisma"]
+__all__ = ["baujat", "check_prisma", "forest", "funnel", "prisma"]
