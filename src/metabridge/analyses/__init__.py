@@ -12,7 +12,6 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..backends import REGISTRY, Backend, get_backend, require_backend
-from ..backends.engine_base import q_profile_only
 from ..conversions import check_level
 from ..diagnostics import EGGER_PREDICTORS, SAMPLE_SIZE_PREDICTORS
 from ..errors import InsufficientStudiesError, InvalidArgumentError, UnsupportedMethodError
@@ -166,6 +165,8 @@ def heterogeneity_ci(
             f"not {chosen.name}")
     engine = require_backend(backend)
     if chosen.name not in engine.methods:
+        from ..backends.engine_base import q_profile_only
+
         resolve(studies, "DL" if "DL" in engine.methods else next(iter(engine.methods)),
                 backend, level)  # the data and the level are checked all the same
         return q_profile_only(studies, chosen, check_level(level), engine.name)

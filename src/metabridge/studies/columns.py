@@ -37,15 +37,20 @@ def check_names(names: Iterable[str], taken: Container[str], problem: str) -> No
             raise InvalidStudyError(None, name, problem)
 
 
-def covariate_frame(columns: Mapping[str, Any], labels: tuple[str, ...]) -> pd.DataFrame:
-    """Covariates (and reported inputs) as a frame indexed by label, one row per study."""
+def covariate_columns(columns: Mapping[str, Any], k: int) -> dict[str, list[Any]]:
+    """Covariates (and reported inputs) as {name: one value per study}, names checked."""
     check_names(
         columns, RESERVED_COLUMNS,
         f"reserved column name (metabridge derives {', '.join(sorted(RESERVED_COLUMNS))}); "
         "rename it",
     )
-    data = {name: column(name, values, len(labels)) for name, values in columns.items()}
-    return pd.DataFrame(data, index=pd.Index(labels, name="label"))
+    return {name: column(name, values, k) for name, values in columns.items()}
+
+
+def covariate_frame(columns: Mapping[str, Any], labels: tuple[str, ...]) -> pd.DataFrame:
+    """Covariates (and reported inputs) as a frame indexed by label, one row per study."""
+    return pd.DataFrame(covariate_columns(columns, len(labels)),
+                        index=pd.Index(labels, name="label"))
 
 
 def keep_apart(

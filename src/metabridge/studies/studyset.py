@@ -42,6 +42,7 @@ from .columns import (
     REPORTED_COLUMNS,
     RESERVED_COLUMNS,
     check_names,
+    covariate_columns,
     covariate_frame,
     keep_apart,
     merge,
@@ -128,12 +129,12 @@ class StudySet:
         dropped (``na``) first; covariates follow the studies that are kept."""
         names = study_labels(labels, next(iter(inputs.values())))
         table = keep_apart(covariates, RESERVED_COLUMNS | set(inputs))
-        extra = covariate_frame(merge(table, more_covariates), names)
+        extra = covariate_columns(merge(table, more_covariates), len(names))
         keep = complete_rows(inputs, names, na)
         if keep is not None:
             inputs = {field: take(values, keep) for field, values in inputs.items()}
             names = tuple(names[i] for i in keep)
-            extra = extra.iloc[keep]
+            extra = {name: [values[i] for i in keep] for name, values in extra.items()}
         yi, vi, reported = read(**inputs, labels=names)
         data = covariate_frame(merge(reported, extra), names)
         return cls._build(yi, vi, names, measure, data, raw)
