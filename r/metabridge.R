@@ -9,7 +9,13 @@
 suppressPackageStartupMessages(library(metafor))
 
 # Iterative estimators run to tight tolerances (convention "metafor.tolerance").
-mb_control <- list(threshold = 1e-10, tol = 1e-12, maxiter = 1000)
+# metafor's stopping rules are absolute in tau^2 (Fisher scoring: change < threshold;
+# uniroot: tol), so they are scaled to the data: 1e-12 (threshold) and 1e-14 (tol)
+# times the larger of the mean sampling variance and the variance of the effects.
+mb_control <- function(yi, vi) {
+  scale <- max(mean(vi), if (length(yi) > 1) var(yi) else 0)
+  list(threshold = 1e-12 * scale, tol = 1e-14 * scale, maxiter = 1000)
+}
 
 mb_versions <- function() {
   list(metafor = packageDescription("metafor")$Version,
@@ -46,7 +52,7 @@ mb_level <- function(level) {
 # otherwise computed here with the critical value predict.rma() uses (normal, or
 # t on the fit's ddf for Hartung-Knapp), flagged as `intervals_here`.
 mb_intervals <- function(fit, level) {
-  random <- !(fit$tau2.fix || fit$method %in% c("FE", "EE", "CE"))
+  random <- !(fit$method %in% c("FE", "EE", "CE"))  # a fixed tau^2 (mb_rma_tau2) too
   as_metafor <- mb_level(level)
   if (!is.na(as_metafor)) {
     pred <- if (random) predict(fit, level = as_metafor) else NULL
@@ -68,7 +74,7 @@ mb_intervals <- function(fit, level) {
 mb_fit <- function(yi, vi, method, level, test = "z") {
   as_metafor <- mb_level(level)
   rma(yi = yi, vi = vi, method = method, level = if (is.na(as_metafor)) 95 else as_metafor,
-      test = test, control = mb_control)
+      test = test, control = mb_control(yi, vi))
 }
 
 # The numbers of a fitted rma.uni model that PoolResult needs (with the
@@ -100,6 +106,19 @@ mb_rma <- function(yi, vi, method, level, test = "z") {
   out <- mb_fit_numbers(res$value, level)
   out$converged <- !any(grepl("converge", res$warnings, ignore.case = TRUE))
   c(out, list(error = NULL, warnings = res$warnings))
+}
+
+# The same model with tau^2 fixed at a given value (metabridge's repair route when
+# metafor's own tau^2 fails a sanity check): rma(..., tau2 = tau2).
+mb_rma_tau2 <- function(yi, vi, tau2, level, test = "z") {
+  as_metafor <- mb_level(level)
+  res <- mb_capture(rma(yi = yi, vi = vi, tau2 = tau2, method = "REML",
+                        level = if (is.na(as_metafor)) 95 else as_metafor, test = test,
+                        control = mb_control(yi, vi)))
+  if (!is.null(res$error)) {
+    return(list(error = res$error, warnings = res$warnings))
+  }
+  c(mb_fit_numbers(res$value, level), list(error = NULL, warnings = res$warnings))
 }
 
 # Leave-one-out: the same model refitted without each study in turn (one call
@@ -140,7 +159,7 @@ mb_subgroups_separate <- function(yi, vi, group, method, level, test = "z") {
 mb_subgroups_common <- function(yi, vi, group, method, level, test = "z") {
   # (QM does not depend on the level; metafor's default 95 stands in for any level.)
   res <- mb_capture(rma(yi = yi, vi = vi, mods = ~ factor(group, levels = unique(group)),
-                        method = method, test = test, control = mb_control))
+                        method = method, test = test, control = mb_control(yi, vi)))
   if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
   fit <- res$value
   list(qm = as.numeric(fit$QM), qm_df = as.integer(fit$QMdf[1]), qm_p = as.numeric(fit$QMp),
@@ -152,7 +171,7 @@ mb_subgroups_common <- function(yi, vi, group, method, level, test = "z") {
 # "rma" = metafor's default meta-regression test) and predictor "sei".
 mb_regtest <- function(yi, vi, model, method = "REML") {
   res <- mb_capture({
-    fit <- rma(yi = yi, vi = vi, method = method, control = mb_control)
+    fit <- rma(yi = yi, vi = vi, method = method, control = mb_control(yi, vi))
     regtest(fit, model = model, predictor = "sei")
   })
   if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
@@ -169,7 +188,7 @@ mb_regtest <- function(yi, vi, model, method = "REML") {
 # Begg & Mazumdar rank correlation test: ranktest().
 mb_ranktest <- function(yi, vi, method = "REML") {
   res <- mb_capture({
-    fit <- rma(yi = yi, vi = vi, method = method, control = mb_control)
+    fit <- rma(yi = yi, vi = vi, method = method, control = mb_control(yi, vi))
     ranktest(fit)
   })
   if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
@@ -219,7 +238,7 @@ mb_rma_batch <- function(y, v, k, method, level, test = "z") {
 # chi-square quantile crit.  A bound still at the end of the range is an error.
 mb_confint <- function(yi, vi, method, level) {
   res <- mb_capture({
-    fit <- rma(yi = yi, vi = vi, method = method, control = mb_control)
+    fit <- rma(yi = yi, vi = vi, method = method, control = mb_control(yi, vi))
     crit <- qchisq((1 - level) / 2, df = fit$k - 1)
     upper <- max(100, 10 * fit$tau2, 2 * sum((yi - mean(yi))^2) / crit)
     confint(fit, level = mb_level(level),

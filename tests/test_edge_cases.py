@@ -93,7 +93,7 @@ def test_r_errors_arrive_with_rs_message(metafor: str) -> None:
     import rpy2.robjects as ro
 
     saved = ro.globalenv["mb_control"]
-    ro.r("mb_control <- list(threshold = 1e-15, maxiter = 2)")
+    ro.r("mb_control <- function(yi, vi) list(threshold = 1e-15, maxiter = 2)")
     try:
         with pytest.raises(mb.EngineError, match="Fisher scoring algorithm did not converge"):
             mb.pool(mb.datasets.bcg(), "REML", metafor)

@@ -123,21 +123,21 @@ def test_fisher_step_is_metafors_update(
 
 
 def test_non_convergence_is_flagged_not_hidden(pimeta: str) -> None:
-    """pimeta returns REML's 100th iterate silently; metabridge marks it and warns."""
+    """pimeta returns REML's 100th iterate silently; metabridge checks pimeta's own stopping
+    rule at its answer and marks the fit not converged, and the sanity layer refuses it
+    (pimeta cannot pool at a given tau^2, so there is no engine-native repair)."""
     studies = mb.StudySet.from_effects(**REML_SLOW)
-    with pytest.warns(mb.ConvergenceWarning, match="REML tau.2 iteration did not converge"):
-        result = mb.pool(studies, "REML", pimeta)
-    assert not result.converged
-    assert "did not converge" in result.summary()
+    engine = get_backend(pimeta)
+    assert not engine.fit(studies, METHODS["REML"], 0.95).converged
+    with pytest.raises(mb.EngineError, match="REML result failed metabridge's checks"):
+        mb.pool(studies, "REML", pimeta)
     assert mb.pool(studies, "DL", pimeta).converged
 
 
 def test_the_flag_is_right(pimeta: str, metafor: str) -> None:
     """metafor needs more than 100 steps on those data; pimeta's last iterate is close."""
     studies = mb.StudySet.from_effects(**REML_SLOW)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", mb.ConvergenceWarning)
-        flagged = mb.pool(studies, "REML", pimeta)
+    flagged = get_backend(pimeta).fit(studies, METHODS["REML"], 0.95)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", mb.EngineWarning)  # metafor: variance ratio > 1e7
         converged = mb.pool(studies, "REML", metafor)
@@ -243,6 +243,8 @@ def test_begg_p_for_more_than_33_studies_is_the_documented_approximation(
 
 
 def test_batch_equals_single_fits_and_flags_failures(pimeta: str) -> None:
+    """The batch path gives each replicate's single fit bit for bit; a replicate pimeta
+    does not converge on is refused in both (NaN in the batch, listed in failures)."""
     engine = get_backend(pimeta)
     rng = np.random.default_rng(3)
     vi = rng.uniform(0.01, 0.2, (4, 9))
@@ -252,20 +254,22 @@ def test_batch_equals_single_fits_and_flags_failures(pimeta: str) -> None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             batch = engine.pool_batch(yi, vi, METHODS[method], 0.95, "knha")
-            singles = [mb.pool(mb.StudySet.from_effects(y, vi=v), method, pimeta, test="knha")
-                       for y, v in zip(yi, vi, strict=True)]
-        for i, single in enumerate(singles):
-            if not single.converged:
+        refused = 0
+        for i, (y, v) in enumerate(zip(yi, vi, strict=True)):
+            try:
+                single = mb.pool(mb.StudySet.from_effects(y, vi=v), method, pimeta, test="knha")
+            except mb.EngineError:
+                refused += 1
                 assert math.isnan(batch.estimate[i])
                 continue
             assert batch.estimate[i] == single.estimate  # the same call, bit for bit
             assert batch.se[i] == single.se
             assert batch.ci_low[i] == pytest.approx(single.ci_low, rel=1e-14)
             assert batch.tau2[i] == single.tau2
-        failed = sum(not r.converged for r in singles)
-        assert failed == (method == "REML")
-        assert any(f"{failed} of 4 replicates gave no result" in str(w.message)
-                   for w in caught) == bool(failed)
+        assert refused == (method == "REML")
+        assert len(batch.failures) == refused
+        assert any(f"{refused} of 4 replicates refused" in str(w.message)
+                   for w in caught) == bool(refused)
 
 
 def test_missing_pimeta_is_reported_and_the_rest_keeps_working() -> None:

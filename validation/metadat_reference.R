@@ -55,7 +55,9 @@ add <- function(dataset, analysis, statistic, value, label = "") {
 
 # metafor's rma() with its defaults (REML, z test, na.action = na.omit), labels by study:
 # which studies it keeps, how it makes labels unique, and what it estimates.
-fit <- suppressWarnings(rma(yi, vi, data = li, slab = study, control = mb_control))
+ok <- complete.cases(li$yi, li$vi)
+fit <- suppressWarnings(rma(yi, vi, data = li, slab = study,
+                            control = mb_control(li$yi[ok], li$vi[ok])))
 add("li2007_or", "rma", "k", fit$k)
 for (s in c("estimate", "se", "tau2", "i2", "q")) {
   value <- switch(s, estimate = coef(fit), se = fit$se, tau2 = fit$tau2, i2 = fit$I2, q = fit$QE)

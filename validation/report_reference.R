@@ -11,8 +11,10 @@
 # Rows: analysis, statistic, label, value (17 significant digits).
 
 suppressPackageStartupMessages(library(metafor))
-control <- list(threshold = 1e-10, tol = 1e-12, maxiter = 1000)
 hk <- read.csv("tests/data/hackshaw1998.csv")
+# metabridge's stopping rules (convention metafor.tolerance): scaled to the data.
+scale <- max(mean(hk$vi, na.rm = TRUE), var(hk$yi, na.rm = TRUE))
+control <- list(threshold = 1e-12 * scale, tol = 1e-14 * scale, maxiter = 1000)
 
 rows <- list()
 add <- function(analysis, statistic, value, label = "") {

@@ -1,17 +1,32 @@
-"""The result of :func:`metabridge.compare`: many engines and methods side by side."""
+"""The result of :func:`metabridge.compare`: many engines and methods side by side.
+
+A gap between two engines is *explained* only when it is checked
+(:func:`explain`): both results must follow from the data under their own
+conventions (the sanity layer's :func:`~metabridge.backends.sanity.verify`, run
+again here), and the conventions named as the cause must be exactly those whose
+recipes for the statistic differ between the two engines, or whose stopping-rule
+tolerance covers the gap in tau^2.  Anything else is UNEXPLAINED, and
+``differences()`` warns.
+"""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
 
-from .conventions import convention
+from .backends.sanity import RTOL, pooled_effects, tau2_tolerance_abs, verify
+from .conventions import convention, recipe_for, recipe_keys, tau2_tolerance
+from .errors import UnexplainedDifferenceWarning
 from .formatting import p_columns_as_text
 from .htmltables import block_html, table_html
+from .methods import METHODS
+from .recipes import REPORTED
 from .result import STAT_FIELDS, PoolResult
+from .studies import StudySet
 
 #: Quantities compared across engines (q_df and k are the same by construction).
 COMPARED = tuple(f for f in STAT_FIELDS if f != "q_df")
@@ -32,6 +47,8 @@ class Comparison:
     skipped: tuple[tuple[str, str, str], ...] = ()
     harmonised: bool = False
     failed: tuple[tuple[str, str, str], ...] = ()
+    #: The data every result pooled (needed to check explanations).
+    studies: StudySet | None = None
 
     @property
     def table(self) -> pd.DataFrame:
@@ -56,12 +73,13 @@ class Comparison:
         return self.table.pivot(index=["method", "test"], columns="backend", values=quantity)
 
     def differences(self, tolerance: float = TOLERANCE) -> pd.DataFrame:
-        """Per method and statistic: the largest gap between engines and its known cause.
+        """Per method and statistic: the largest gap between engines and its checked cause.
 
         ``agree`` is True when every pair of engines is within ``tolerance``
-        (relative to max(1, |value|)); ``explained_by`` lists the documented
-        conventions (``metabridge.conventions_table()``) that touch that statistic
-        in the engines involved.
+        (relative to max(1, |value|)).  Otherwise ``explained_by`` names the
+        conventions that cause the gap, after :func:`explain` has checked that they
+        do (``check`` says how), or starts with "UNEXPLAINED" and says why; an
+        :class:`UnexplainedDifferenceWarning` is then issued.
         """
         rows = []
         by_method: dict[tuple[str, str], list[PoolResult]] = {}
@@ -74,16 +92,22 @@ class Comparison:
                 gap, pair = _largest_gap(group, quantity)
                 scale = max(1.0, *(abs(getattr(r, quantity)) for r in pair)) if pair else 1.0
                 agree = bool(np.isnan(gap) or gap <= tolerance * scale)
+                causes, check = ("", "") if agree else explain(pair, quantity, self.studies,
+                                                                   tolerance)
                 rows.append({
-                    "method": method,
-                    "test": test,
-                    "quantity": quantity,
-                    "max_abs_diff": gap,
-                    "between": " vs ".join(r.backend for r in pair),
-                    "agree": agree,
-                    "explained_by": "" if agree else _causes(pair, quantity),
+                    "method": method, "test": test, "quantity": quantity,
+                    "max_abs_diff": gap, "between": " vs ".join(r.backend for r in pair),
+                    "agree": agree, "explained_by": causes, "check": check,
                 })
-        return pd.DataFrame(rows)
+        table = pd.DataFrame(rows)
+        if not table.empty:
+            bad = table[table["explained_by"].str.startswith("UNEXPLAINED")]
+            if not bad.empty:
+                what = "; ".join(f"{r.method}/{r.test} {r.quantity} ({r.between}): {r.check}"
+                                 for r in bad.itertuples())
+                warnings.warn(f"engines differ without a checked explanation: {what}",
+                              UnexplainedDifferenceWarning, stacklevel=2)
+        return table
 
     def discrepancies(self, tolerance: float = TOLERANCE) -> pd.DataFrame:
         """Only the statistics where engines differ beyond ``tolerance``, with causes."""
@@ -143,9 +167,120 @@ def _largest_gap(
     return best, pair
 
 
-def _causes(pair: tuple[PoolResult, ...], quantity: str) -> str:
-    keys = sorted({
-        key for r in pair for key in r.conventions
-        if quantity in convention(key).explains
-    })
-    return ", ".join(keys) if keys else "UNEXPLAINED"
+def explain(
+    pair: tuple[PoolResult, ...], quantity: str, studies: StudySet | None,
+    tolerance: float = TOLERANCE,
+) -> tuple[str, str]:
+    """(conventions that cause the gap in ``quantity``, how that was checked), or
+    ("UNEXPLAINED", why).
+
+    1. Each result must pass the sanity checks again on the data: its core numbers
+       (Q, tau^2, estimate, SE, weights) follow from the effect sizes it pooled, and
+       each reported statistic from the core numbers by its conventions' recipes.
+    2. If the engines pooled different effect sizes (a convention of the data:
+       continuity corrections, an SMD or RD variance, ...), the cause is the data
+       conventions the results list, and only if undoing them (``harmonised(studies)``,
+       :mod:`metabridge.realign`) brings both engines' ``quantity`` together.
+    3. Otherwise the causes are the conventions whose recipe for ``quantity`` differs
+       between the two results, plus the stopping-rule conventions when tau^2 differs
+       by more than rounding; a tau^2 gap must lie within the sum of the engines'
+       declared tolerances.
+    """
+    if studies is None:
+        return "UNEXPLAINED", "no data to check the explanation against"
+    a, b = pair
+    for r in pair:
+        defects = verify(r, studies.yi, studies.vi, METHODS[r.method])
+        if defects:
+            return ("UNEXPLAINED", f"{r.backend}'s numbers do not follow from the data under "
+                    f"its conventions: " + "; ".join(map(str, defects)))
+    data_keys = [k for r in pair for k in r.conventions
+                 if METHODS[r.method].needs is not None and convention(k).realign is not None]
+    if data_keys or not _same_effects(a, b, studies):
+        causes, check = _data_conventions(a, b, quantity, studies, tolerance)
+        if causes != "UNEXPLAINED" and quantity in REPORTED:  # the recipes may differ too
+            causes = ", ".join(dict.fromkeys([*causes.split(", "), *_recipe_causes(a, b,
+                                                                                  quantity)]))
+        return causes, check
+    causes: list[str] = []
+    checks: list[str] = []
+    if quantity in REPORTED and _recipe_causes(a, b, quantity):
+        causes += _recipe_causes(a, b, quantity)
+        checks.append(f"{quantity} follows from each engine's core numbers by its own recipe")
+    _, vi, _ = pooled_effects(a, studies.yi, studies.vi)
+    tau2_gap = abs(a.tau2 - b.tau2)
+    if tau2_gap > 2 * tau2_tolerance_abs(RTOL, max(a.tau2, b.tau2), vi):
+        bound = sum(float(tau2_tolerance_abs(tau2_tolerance(r.conventions) or RTOL,
+                                             max(a.tau2, b.tau2), vi)) for r in pair)
+        if tau2_gap > bound:
+            return ("UNEXPLAINED", f"tau^2 differs by {tau2_gap:.3g}, more than the engines' "
+                    f"stopping rules allow ({bound:.3g})")
+        causes += [k for r in pair for k in r.conventions
+                   if (tau2_tolerance([k]) or 0) > 0]
+        checks.append(f"tau^2 gap {tau2_gap:.3g} within the stopping rules' bound {bound:.3g}; "
+                      "each tau^2 solves its estimating equation within its tolerance")
+    if not causes:
+        return ("UNEXPLAINED", "both results pass their checks, but no convention differs "
+                f"between them for {quantity}")
+    return ", ".join(dict.fromkeys(causes)), "; ".join(checks)
+
+
+def _recipe_causes(a: PoolResult, b: PoolResult, quantity: str) -> list[str]:
+    """The conventions whose (different) recipes compute ``quantity`` in ``a`` and ``b``."""
+    if quantity not in REPORTED or (recipe_for(quantity, a.conventions)
+                                    is recipe_for(quantity, b.conventions)):
+        return []
+    return [*recipe_keys(quantity, a.conventions)[-1:], *recipe_keys(quantity, b.conventions)[-1:]]
+
+
+def _same_effects(a: PoolResult, b: PoolResult, studies: StudySet) -> bool:
+    """True if both engines pooled the same effect sizes (to 1e-12 of the largest)."""
+    ya, va, used_a = pooled_effects(a, studies.yi, studies.vi)
+    yb, vb, used_b = pooled_effects(b, studies.yi, studies.vi)
+    if not np.array_equal(used_a, used_b):
+        return False
+    size = float(np.abs(ya).max(initial=0.0))  # an effect of 1e-110 next to 1 is 0
+    return bool(np.allclose(ya, yb, rtol=1e-12, atol=1e-12 * size)
+                and np.allclose(va, vb, rtol=1e-12, atol=0))
+
+
+#: A convention row that concerns the data an engine pools (its own effect sizes).
+_DATA_QUANTITIES = frozenset({"input", "study_yi", "study_vi", "k"})
+
+
+def _is_data_convention(key: str) -> bool:
+    row = convention(key)
+    return bool(row.check) and (row.realign is not None
+                                or bool(_DATA_QUANTITIES & set(row.quantities)))
+
+
+def _data_conventions(
+    a: PoolResult, b: PoolResult, quantity: str, studies: StudySet, tolerance: float
+) -> tuple[str, str]:
+    """The gap between engines that pooled different data, explained by the data
+    conventions they list: checked by undoing them where metabridge can
+    (``harmonised(studies)``, Mantel-Haenszel and Peto), else by the sanity layer
+    (each engine's numbers follow from the effect sizes it computed) and the test each
+    convention names for its effect sizes."""
+    keys = list(dict.fromkeys(k for r in (a, b) for k in r.conventions
+                              if _is_data_convention(k)))
+    if not keys:
+        return ("UNEXPLAINED", "the engines pooled different effect sizes and no convention "
+                "of the data says why")
+    named = ", ".join(keys)
+    if all(convention(k).realign is not None for k in keys) and all(
+            METHODS[r.method].needs is not None for r in (a, b)):
+        x, y = (getattr(r.harmonised(studies), quantity) for r in (a, b))
+        if not (np.isnan(x) and np.isnan(y)) and abs(x - y) > tolerance * max(1.0, abs(x),
+                                                                              abs(y)):
+            return "UNEXPLAINED", f"undoing {named} leaves {quantity} {x:.10g} vs {y:.10g}"
+        return named, (f"the engines pooled different data; undoing {named} "
+                       f"(harmonised(studies)) brings {quantity} together")
+    differ = [label for label, x, y in zip(studies.labels, a.study_yi or studies.yi,
+                                           b.study_yi or studies.yi, strict=True)
+              if not (x == y or (np.isnan(x) and np.isnan(y))
+                      or abs(x - y) <= 1e-12 * max(1.0, abs(x)))]
+    tests = "; ".join(dict.fromkeys(convention(k).check for k in keys))
+    return named, (f"the engines computed different effect sizes (studies {differ}); each "
+                   "engine's numbers follow from its own (sanity layer); the conventions' "
+                   f"effect sizes are checked by {tests}")

@@ -42,7 +42,7 @@ def check_level(level: float) -> float:
 
 def normal_quantile(level: float) -> float:
     """Two-sided critical value z_{1 - alpha/2} of the standard normal."""
-    return float(special.ndtri(1.0 - (1.0 - check_level(level)) / 2.0))
+    return float(-special.ndtri((1.0 - check_level(level)) / 2.0))  # lower tail: exact
 
 
 def ci_divisor(level: float, se_rule: SeRule) -> float:

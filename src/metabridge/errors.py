@@ -141,3 +141,7 @@ class EngineWarning(UserWarning):
 
 class ConvergenceWarning(EngineWarning):
     """An iterative tau^2 estimator did not converge; the result records it."""
+
+
+class UnexplainedDifferenceWarning(UserWarning):
+    """Engines differ on a statistic and no documented convention, checked, explains it."""

@@ -205,4 +205,4 @@ def compare(
                     continue
                 results.append(result.harmonised(studies) if harmonise else result)
     return Comparison(tuple(results), tuple(skipped), harmonised=harmonise,
-                      failed=tuple(failed))
+                      failed=tuple(failed), studies=studies)

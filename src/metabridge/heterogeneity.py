@@ -1,9 +1,9 @@
 """Textbook formulas metabridge computes itself, vectorised over the last axis.
 
 Used where an engine does not report a statistic (and the result then says so in
-``PoolResult.derived``), and by the harmonised views.
+``PoolResult.derived``), by the harmonised views and by the sanity layer.  Q itself
+and the tau^2 estimators are in :mod:`metabridge.estimators` (stable routes).
 
-    w_i = 1 / v_i,   Q = sum w_i (y_i - mu_FE)^2            (Cochran 1954)
     I^2 = max(0, (Q - df) / Q) * 100,   H^2 = Q / df       (Higgins & Thompson 2002)
     p(z) = 2 * (1 - Phi(|z|)),   p(t) = 2 * (1 - F_t(|t|; df)),   p(Q) = 1 - F_chi2(Q; df)
     prediction interval: mu -/+ c * sqrt(tau^2 + SE^2), c the test's critical value
@@ -19,13 +19,6 @@ from functools import lru_cache
 
 import numpy as np
 from scipy import special
-
-
-def cochran_q(yi: np.ndarray, vi: np.ndarray) -> np.ndarray:
-    """Cochran's Q with inverse-variance weights (over the last axis)."""
-    w = 1.0 / vi
-    mu = (w * yi).sum(axis=-1, keepdims=True) / w.sum(axis=-1, keepdims=True)
-    return (w * (yi - mu) ** 2).sum(axis=-1)
 
 
 def i2_from_q(q: float, df: int) -> float:
@@ -59,9 +52,13 @@ def test_pvalue(statistic: float, df: float) -> float:
 
 @lru_cache(maxsize=256)
 def critical_value(level: float, df: float = float("inf")) -> float:
-    """Two-sided critical value: z_{1-alpha/2}, or t_{df, 1-alpha/2} for finite df."""
-    upper = 1.0 - (1.0 - level) / 2.0
-    return float(special.ndtri(upper) if np.isinf(df) else special.stdtrit(df, upper))
+    """Two-sided critical value: z_{1-alpha/2}, or t_{df, 1-alpha/2} for finite df.
+
+    Taken from the lower tail, -z_{alpha/2}: 1 - alpha/2 rounds to the spacing of
+    doubles near 1 (1.1e-16), which moves the quantile by ~1e-8 at alpha = 1e-9.
+    """
+    lower = (1.0 - level) / 2.0
+    return float(-special.ndtri(lower) if np.isinf(df) else -special.stdtrit(df, lower))
 
 
 def q_pvalue(q: float, df: int) -> float:
@@ -77,17 +74,6 @@ def prediction_interval(
     return estimate - half, estimate + half
 
 
-def generalised_q(yi: np.ndarray, vi: np.ndarray, tau2: float) -> float:
-    """Q_gen(tau^2) = sum w_i (y_i - mu_w)^2 with w_i = 1 / (v_i + tau^2)."""
-    return float(cochran_q(yi, vi + tau2))
-
-
-def typical_variance(vi: np.ndarray) -> float:
-    """s^2 = (k - 1) sum w / ((sum w)^2 - sum w^2), w = 1/v (Higgins & Thompson 2002)."""
-    w = 1.0 / vi
-    return float((len(vi) - 1) * w.sum() / (w.sum() ** 2 - (w**2).sum()))
-
-
 def q_profile_tau2_ci(yi: np.ndarray, vi: np.ndarray, level: float) -> tuple[float, float]:
     """Q-profile CI for tau^2 (Viechtbauer 2007): Q_gen(bound) = chi^2_{k-1} quantiles.
 
@@ -95,17 +81,22 @@ def q_profile_tau2_ci(yi: np.ndarray, vi: np.ndarray, level: float) -> tuple[flo
     """
     from scipy.optimize import brentq
 
+    from .estimators import q_statistic
+
+    def generalised_q(tau2: float) -> float:
+        return float(q_statistic(yi, vi, tau2))
+
     df = len(yi) - 1
     alpha = 1.0 - level
     targets = (special.chdtri(df, alpha / 2), special.chdtri(df, 1 - alpha / 2))  # upper, lower
     bounds = []
     for target in targets:
-        if generalised_q(yi, vi, 0.0) <= target:
+        if generalised_q(0.0) <= target:
             bounds.append(0.0)
             continue
         high = max(1.0, 10.0 * float(np.var(yi)))
-        while generalised_q(yi, vi, high) > target:
+        while generalised_q(high) > target:
             high *= 2.0
-        bounds.append(brentq(lambda t, c=target: generalised_q(yi, vi, t) - c, 0.0, high,
+        bounds.append(brentq(lambda t, c=target: generalised_q(t) - c, 0.0, high,
                              xtol=1e-12, rtol=1e-12))
     return bounds[0], bounds[1]

@@ -49,7 +49,10 @@ class BatchResult:
     """Per-replicate numbers of a batch of pooled analyses (one entry per data set).
 
     The CI is estimate -/+ c SE from the engine's estimate and SE (c: normal, or
-    t on k - 1 df for Hartung-Knapp), the same rule on every engine.
+    t on k - 1 df for Hartung-Knapp), the same rule on every engine.  Every
+    replicate passed the sanity layer: ``repaired`` replicates failed it and were
+    re-pooled one by one (checked, repaired); ``failures`` lists the replicates
+    that could not be (their numbers are NaN).
     """
 
     estimate: np.ndarray
@@ -57,6 +60,9 @@ class BatchResult:
     ci_low: np.ndarray
     ci_high: np.ndarray
     tau2: np.ndarray
+    checked: int = 0
+    repaired: int = 0
+    failures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,25 @@
-"""Default analysis verbs for every engine, assembled from its own ``pool`` calls.
+"""The checked pooling template and default analysis verbs of every engine.
 
-An adapter subclasses :class:`EngineBase` and overrides a verb where its engine
-has it natively (listing it in ``features``); otherwise these run: leave-one-out
-as k pooling calls, subgroups as one pooling call per subgroup plus a
-fixed-effect pooling of the subgroup estimates (Q-between), Q-profile CIs
-around the engine's tau^2, and batches as a plain loop over the engine.
+An adapter subclasses :class:`EngineBase` and implements ``fit`` (one data set as
+its engine pools it) and, where it can, ``fit_at_tau2`` and ``fit_batch``.
+``pool`` and ``pool_batch`` are templates that pass every engine result through
+the sanity layer (:mod:`.sanity`); an adapter cannot override them.  Verbs the
+engine has natively are overridden (and listed in ``features``); otherwise these
+run: leave-one-out as k pooling calls, subgroups as one pooling call per
+subgroup plus a fixed-effect pooling of the subgroup estimates (Q-between),
+Q-profile CIs around the engine's tau^2, and batches as a plain loop.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .. import estimators
 from .. import heterogeneity as het
 from ..analyses.types import (
     BeggTest,
@@ -29,12 +34,16 @@ from ..errors import EngineError
 from ..methods import METHODS, Method
 from ..result import PoolResult
 from ..studies import StudySet
+from . import sanity
 from .base import BatchResult
 from .sensitivity import SensitivityVerbs
 
+#: The templates an adapter must not override (it implements fit / fit_batch instead).
+_TEMPLATES = ("pool", "pool_batch")
+
 
 class EngineBase(SensitivityVerbs):
-    """Default analysis verbs, assembled from the engine's own ``pool`` calls (the
+    """Checked pooling and default analysis verbs, built on the engine's ``fit`` (the
     sensitivity verbs -- cumulative, influence, trim and fill -- in :mod:`.sensitivity`)."""
 
     name: str
@@ -42,11 +51,46 @@ class EngineBase(SensitivityVerbs):
     raw_methods: Mapping[str, frozenset[str]] = MappingProxyType({})
     tests: frozenset[str] = frozenset({"z"})
     features: frozenset[str] = frozenset()
+    #: Convention key whose ``tau2_rtol`` bounds the engine's iterative estimators.
+    tolerance_convention: str | None = None
+    #: Sanity-check field -> convention key saying why this engine gets it wrong.
+    defect_causes: Mapping[str, str] = MappingProxyType({})
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        overridden = [name for name in _TEMPLATES if name in cls.__dict__]
+        if overridden:
+            raise TypeError(
+                f"{cls.__name__} overrides {overridden}: implement fit() (and fit_batch()) "
+                "instead; pool() and pool_batch() pass every result through the sanity layer"
+            )
 
     def pool(
         self, studies: StudySet, method: Method, level: float, test: str = "z"
     ) -> PoolResult:
+        """``fit`` checked by the sanity layer: passed, repaired and listed, or refused."""
+        return sanity.checked(self, studies, method, level, test,
+                              self.fit(studies, method, level, test))
+
+    def checked(
+        self, studies: StudySet, method: Method, level: float, result: PoolResult,
+        test: str = "z",
+    ) -> PoolResult:
+        """A result a native verb built from the engine's output, through the sanity layer
+        (passed, repaired and listed, or EngineError), like every ``pool`` result."""
+        return sanity.checked(self, studies, method, level, test, result)
+
+    def fit(
+        self, studies: StudySet, method: Method, level: float, test: str = "z"
+    ) -> PoolResult:
+        """The engine's own result for ``studies`` (unchecked); every adapter implements it."""
         raise NotImplementedError
+
+    def fit_at_tau2(
+        self, studies: StudySet, method: Method, tau2: float, level: float, test: str = "z"
+    ) -> PoolResult | None:
+        """The engine's result with tau^2 fixed (a repair route); None if it cannot."""
+        return None
 
     def leave_one_out(self, studies: StudySet, method: Method, level: float) -> LeaveOneOut:
         """k pooling calls; a refit the engine fails is recorded in ``failures``."""
@@ -97,20 +141,24 @@ class EngineBase(SensitivityVerbs):
     def pool_batch(
         self, yi: np.ndarray, vi: np.ndarray, method: Method, level: float, test: str = "z"
     ) -> BatchResult:
-        """One ``_pool_numbers`` call per replicate: a plain loop over the engine."""
+        """``fit_batch`` checked replicate by replicate (see :func:`sanity.checked_batch`)."""
+        estimate, se, tau2 = self.fit_batch(yi, vi, method, level, test)
+        return sanity.checked_batch(self, yi, vi, method, level, test, estimate, se, tau2)
+
+    def fit_batch(
+        self, yi: np.ndarray, vi: np.ndarray, method: Method, level: float, test: str = "z"
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(estimate, se, tau2) per row, unchecked: one ``_pool_numbers`` call per replicate."""
         with np.errstate(divide="ignore", invalid="ignore"):  # engines' own 0/0, sqrt(<0)
             rows = np.array([self._pool_numbers(y, v, method, test)
-                             for y, v in zip(yi, vi, strict=True)])
-        estimate, se, tau2 = rows.T
-        df = float("inf") if test == "z" else float(yi.shape[1] - 1)
-        half = het.critical_value(level, df) * se
-        return BatchResult(estimate, se, estimate - half, estimate + half, tau2)
+                             for y, v in zip(yi, vi, strict=True)], dtype=float)
+        return rows[:, 0], rows[:, 1], rows[:, 2]
 
     def _pool_numbers(
         self, yi: np.ndarray, vi: np.ndarray, method: Method, test: str
     ) -> tuple[float, float, float]:
         """(estimate, se, tau2) of one data set, as directly as the engine allows."""
-        result = self.pool(StudySet.from_effects(yi, vi=vi), method, 0.95, test)
+        result = self.fit(StudySet.from_effects(yi, vi=vi), method, 0.95, test)
         return result.estimate, result.se, result.tau2
 
     def begg(self, studies: StudySet) -> BeggTest:
@@ -134,7 +182,7 @@ def _heterogeneity_table(
     backend: str, how: str,
 ) -> HeterogeneityCI:
     """Rows tau^2, tau, I^2, H^2 from (estimate, lower, upper) of tau^2."""
-    s2 = het.typical_variance(studies.vi)
+    s2 = float(estimators.typical_variance(studies.vi))
     values = np.asarray(tau2, dtype=float)
     table = pd.DataFrame(
         [values, np.sqrt(values), 100.0 * values / (values + s2), (values + s2) / s2],

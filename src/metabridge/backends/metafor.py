@@ -57,8 +57,8 @@ from ..methods import METHODS, Method
 from ..result import PoolResult
 from ..studies import StudySet
 from . import REGISTRY, embedded_r, get_backend, supporting
-from .base import BackendStatus, BatchResult, assemble
-from .engine_base import EngineBase, _single_study_notes, _untested_note
+from .base import BackendStatus, assemble
+from .engine_base import EngineBase, _group_estimates, _single_study_notes, _untested_note
 from .sensitivity import CUMULATIVE_COLUMNS, augmented, cumulative_result, trimfill_result
 
 DISABLE_ENV = "METABRIDGE_DISABLE_R"
@@ -68,7 +68,7 @@ INSTALL_RPY2 = "pip install 'metabridge[r]'  (rpy2>=3.5,<3.6; install R first)"
 ITERATIVE = frozenset({"ML", "REML", "EB", "PM", "PMM"})
 #: The wrappers of r/metabridge.R this adapter calls.
 R_FUNCTIONS = (
-    "mb_rma", "mb_leave1out", "mb_subgroups_separate", "mb_subgroups_common",
+    "mb_rma", "mb_rma_tau2", "mb_leave1out", "mb_subgroups_separate", "mb_subgroups_common",
     "mb_regtest", "mb_ranktest", "mb_rma_batch", "mb_confint", "mb_rma_mh", "mb_rma_peto",
     "mb_escalc_counts", "mb_escalc_means", "mb_rma_dl_mh",
     "mb_cumul", "mb_influence", "mb_trimfill", "mb_regtest_on",
@@ -282,6 +282,7 @@ class MetaforBackend(EngineBase):
         "cumulative", "influence", "trim_and_fill", "egger_sample_size",
     })
     max_studies = None
+    tolerance_convention = "metafor.tolerance"
 
     def status(self) -> BackendStatus:
         try:
@@ -322,7 +323,7 @@ class MetaforBackend(EngineBase):
             study_effects=effects, fit_stats=_fit_stats(out.get("fit_stats")),
         )
 
-    def pool(
+    def fit(
         self, studies: StudySet, method: Method, level: float, test: str = "z"
     ) -> PoolResult:
         if method.needs is not None:
@@ -367,6 +368,16 @@ class MetaforBackend(EngineBase):
                          *([] if fixed else ["metafor.dl_mh"])],
         )
 
+    def fit_at_tau2(
+        self, studies: StudySet, method: Method, tau2: float, level: float, test: str = "z"
+    ) -> PoolResult | None:
+        """rma(yi, vi, tau2 = tau2): metafor's pooling at a given tau^2."""
+        if method.needs is not None:
+            return None
+        yi, vi = _effect_sizes(studies)
+        out = call_r("mb_rma_tau2", yi, vi, tau2, level, test)
+        return self._result(studies, method, level, out, test, (yi, vi))
+
     def leave_one_out(self, studies: StudySet, method: Method, level: float) -> LeaveOneOut:
         """k refits in one R call; a refit that fails is recorded in ``failures``."""
         if method.needs is not None:  # MH, Peto: one rma.mh / rma.peto per omission
@@ -374,15 +385,19 @@ class MetaforBackend(EngineBase):
         full = self.pool(studies, method, level)
         out = call_r("mb_leave1out", studies.yi, studies.vi, method.name, level)
         fits = dict(zip(studies.labels, out["fits"], strict=True))
-        kept = {label: fit for label, fit in fits.items() if not fit.get("error")}
+        results, failures = [], []
+        for label, fit in fits.items():
+            kept = studies.drop(label)
+            try:
+                if fit.get("error"):
+                    raise EngineError(self.name, fit["error"].strip())
+                results.append((label, self.checked(kept, method, level,
+                                                    self._result(kept, method, level, fit))))
+            except EngineError as exc:
+                failures.append((label, str(exc)))
         return LeaveOneOut(
-            full,
-            tuple(self._result(studies.drop(label), method, level, fit)
-                  for label, fit in kept.items()),
-            tuple(kept),
-            f"{studies.k} rma() fits in one R call",
-            failures=tuple((label, f"metafor failed: {fit['error'].strip()}")
-                           for label, fit in fits.items() if fit.get("error")),
+            full, tuple(r for _, r in results), tuple(label for label, _ in results),
+            f"{studies.k} rma() fits in one R call", failures=tuple(failures),
         )
 
     def subgroups(
@@ -411,24 +426,35 @@ class MetaforBackend(EngineBase):
         fits = dict(zip(out["groups"], out["fits"], strict=True))
         if list(fits) != list(parts):  # the order of first appearance, on both sides
             raise EngineError(self.name, f"subgroups came back as {list(fits)}, not {list(parts)}")
-        groups = {
-            g: self._result(parts[g], method if parts[g].k > 1 else METHODS["FE"], level, fit)
-            for g, fit in fits.items() if not fit.get("error")
-        }
-        failures = tuple((g, f"metafor failed: {fit['error'].strip()}")
-                         for g, fit in fits.items() if fit.get("error"))
+        groups, failed, repaired = {}, [], False
+        for g, fit in fits.items():
+            chosen = method if parts[g].k > 1 else METHODS["FE"]
+            try:
+                if fit.get("error"):
+                    raise EngineError(self.name, fit["error"].strip())
+                raw = self._result(parts[g], chosen, level, fit)
+                groups[g] = self.checked(parts[g], chosen, level, raw)
+            except EngineError as exc:
+                failed.append((g, str(exc)))
+                continue
+            repaired |= groups[g] is not raw
+        failures = tuple(failed)
+        how = "rma() per subgroup + rma(method = 'FE') on the subgroup estimates, one R call"
         test = out["between"]
+        if repaired:  # Q-between from the checked subgroup estimates, not R's own
+            between = self.pool(_group_estimates(groups), METHODS["FE"], level)
+            test = {"q": between.q, "df": between.q_df, "q_p": between.q_p}
+            how += "; Q-between recomputed from the repaired subgroup estimates"
         return SubgroupAnalysis(
             by, "separate", method.name, self.name, groups, _na(test["q"]), int(test["df"]),
-            _na(test["q_p"]),
-            how="rma() per subgroup + rma(method = 'FE') on the subgroup estimates, one R call",
+            _na(test["q_p"]), how=how,
             notes=_single_study_notes(groups, method) + _untested_note(failures),
             failures=failures,
         )
 
-    def pool_batch(
+    def fit_batch(
         self, yi: np.ndarray, vi: np.ndarray, method: Method, level: float, test: str = "z"
-    ) -> BatchResult:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All replicates in ONE R call (the loop runs inside R, r/metabridge.R).
 
         A replicate that cannot be fitted, or holds a missing or infinite value (rma()
@@ -443,9 +469,7 @@ class MetaforBackend(EngineBase):
                           EngineWarning, stacklevel=2)
         estimate, se, tau2 = (np.asarray(out[name], dtype=float)
                               for name in ("estimates", "ses", "tau2s"))
-        df = float("inf") if test == "z" else float(k - 1)
-        half = het.critical_value(level, df) * se
-        return BatchResult(estimate, se, estimate - half, estimate + half, tau2)
+        return estimate, se, tau2
 
     def heterogeneity_ci(self, studies: StudySet, method: Method, level: float) -> HeterogeneityCI:
         """metafor's confint() (Q-profile); for a level below METAFOR_MIN_LEVEL, which

@@ -48,7 +48,7 @@ from ..errors import ConvergenceWarning, EngineError
 from ..methods import Method
 from ..result import PoolResult
 from ..studies import StudySet
-from .base import BackendStatus, BatchResult, assemble, probe_python_engine
+from .base import BackendStatus, assemble, probe_python_engine
 from .engine_base import EngineBase
 
 #: pimeta's Fisher-scoring stopping rule for ML/REML/EB (metafor's default threshold).
@@ -217,20 +217,21 @@ class PimetaBackend(EngineBase):
                           "egger_metafor-rma", "begg", "influence", "egger_sample_size",
                           "meta_regression"})
     max_studies = MAX_STUDIES
+    tolerance_convention = "pimeta.scaled_input"
 
     def status(self) -> BackendStatus:
         return probe_python_engine(self.name, _engine, "pimeta", "pip install 'metabridge[pimeta]'")
 
-    def pool(
+    def fit(
         self, studies: StudySet, method: Method, level: float, test: str = "z"
     ) -> PoolResult:
+        """pimeta.rma; a result its own stopping rule did not reach is marked
+        converged=False (the sanity layer then repairs or refuses it)."""
         if method.needs is not None:
             return self._pool_tables(studies, method, level)
         yi, vi, used = _effect_sizes(studies)
         fitted = _rma(yi[used], vi[used], method, level, test)
         fit, c = fitted.fit, fitted.scale
-        if not fitted.converged:
-            _warn_unconverged("rma()", method.name, fit.tau2 * c**2)
         df = int(used.sum()) - 1
         conventions, extra = [], {"scale": c}
         if not used.all():
@@ -290,32 +291,25 @@ class PimetaBackend(EngineBase):
             extra=fit.extra,
         )
 
-    def pool_batch(
+    def fit_batch(
         self, yi: np.ndarray, vi: np.ndarray, method: Method, level: float, test: str = "z"
-    ) -> BatchResult:
-        """One pimeta.rma call per replicate; a replicate that fails or does not
-        converge gives NaN, and one warning says how many and why."""
-        rows, failures = [], []
-        for i, (y, v) in enumerate(zip(yi, vi, strict=True)):
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One pimeta.rma call per replicate; a replicate that fails or does not converge
+        gives NaN (the sanity layer re-pools it alone and records why it fails)."""
+        rows = []
+        for y, v in zip(yi, vi, strict=True):
             try:
                 fitted = _rma(y, v, method, level, test)
-            except EngineError as exc:
-                failures.append(f"replicate {i}: {exc.engine_message}")
+            except EngineError:
                 rows.append((math.nan,) * 3)
                 continue
             if not fitted.converged:
-                failures.append(f"replicate {i}: the {method.name} iteration did not converge")
                 rows.append((math.nan,) * 3)
                 continue
             fit, c = fitted.fit, fitted.scale
             rows.append((fit.b[0] * c, fit.se[0] * c, fit.tau2 * c**2))
-        if failures:
-            warnings.warn(f"pimeta: {len(failures)} of {len(rows)} replicates gave no result: "
-                          + "; ".join(failures[:3]), ConvergenceWarning, stacklevel=2)
         estimate, se, tau2 = np.array(rows, dtype=float).reshape(-1, 3).T
-        df = float("inf") if test == "z" else float(yi.shape[1] - 1)
-        half = het.critical_value(level, df) * se
-        return BatchResult(estimate, se, estimate - half, estimate + half, tau2)
+        return estimate, se, tau2
 
     def leave_one_out(self, studies: StudySet, method: Method, level: float) -> LeaveOneOut:
         """pimeta.leave1out (FE, DL, ML, REML) on y / c, v / c^2: k fits in one call.
@@ -330,7 +324,8 @@ class PimetaBackend(EngineBase):
         c = _unit(studies.yi, studies.vi)
         out = _engine().leave1out(studies.yi / c, studies.vi / c**2, method=method.name)
         results = tuple(
-            self._omission(studies, label, method, level, out, i, c)
+            self.checked(studies.drop(label), method, level,
+                         self._omission(studies, label, method, level, out, i, c))
             for i, label in enumerate(studies.labels)
         )
         return LeaveOneOut(self.pool(studies, method, level), results, studies.labels,

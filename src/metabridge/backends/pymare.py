@@ -18,12 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from .. import heterogeneity as het
 from ..analyses.types import EggerTest, EggerVariant, Side
 from ..methods import Method
 from ..result import PoolResult
 from ..studies import StudySet
-from .base import BackendStatus, BatchResult, assemble, probe_python_engine
+from .base import BackendStatus, assemble, probe_python_engine
 from .engine_base import EngineBase
 
 #: Tight likelihood search (convention "pymare.tolerance"); PyMARE's default xtol is 1e-6.
@@ -71,23 +70,38 @@ class PyMAREBackend(EngineBase):
     tests = frozenset({"z", "knha", "adhoc"})
     features = frozenset({"batch", "egger_classic", "meta_regression"})
     max_studies = None
+    tolerance_convention = "pymare.tolerance"
 
     def status(self) -> BackendStatus:
         return probe_python_engine(self.name, _engine, "PyMARE",
                                    "pip install PyMARE (a dependency of metabridge)")
 
-    def pool(
+    def fit(
         self, studies: StudySet, method: Method, level: float, test: str = "z"
     ) -> PoolResult:
+        return self._result(studies, method, level, test, _estimator(method, test))
+
+    def fit_at_tau2(
+        self, studies: StudySet, method: Method, tau2: float, level: float, test: str = "z"
+    ) -> PoolResult:
+        """``WeightedLeastSquares(tau2=tau2)``: PyMARE's pooling at a given tau^2."""
+        estimator = _engine().estimators.WeightedLeastSquares(
+            tau2=tau2, small_sample_correction=_CORRECTION[test])
+        return self._result(studies, method, level, test, estimator, tau2)
+
+    def _result(
+        self, studies: StudySet, method: Method, level: float, test: str, estimator: Any,
+        tau2: float | None = None,
+    ) -> PoolResult:
         pymare = _engine()
-        estimator = _estimator(method, test)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             estimator.fit_dataset(pymare.Dataset(y=studies.yi, v=studies.vi))
             summary = estimator.summary()
             fe = {k: float(np.ravel(v)[0]) for k, v in summary.get_fe_stats(1 - level).items()}
             hetero = summary.get_heterogeneity_stats()
-        tau2 = float(np.ravel(summary.tau2)[0]) if method.random_effects else 0.0
+        if tau2 is None:
+            tau2 = float(np.ravel(summary.tau2)[0]) if method.random_effects else 0.0
         q = float(np.ravel(hetero["Q"])[0])
         df = studies.k - 1
         conventions = ["pymare.i2_from_q"] + ([] if test == "z" else ["pymare.z_from_p"])
@@ -135,16 +149,12 @@ class PyMAREBackend(EngineBase):
         return EggerTest("classic", bias, se, bias / se, float(studies.k - 2), p, self.name,
                          "PyMARE WeightedLeastSquares on the SE (Knapp-Hartung scale)")
 
-    def pool_batch(
+    def fit_batch(
         self, yi: np.ndarray, vi: np.ndarray, method: Method, level: float, test: str = "z"
-    ) -> BatchResult:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All replicates (rows of ``yi``/``vi``) in one vectorised PyMARE fit."""
-        fitted = _fit(method, test, yi.T, vi.T)
-        params = fitted.params_
+        params = _fit(method, test, yi.T, vi.T).params_
         estimate = np.ravel(params["fe_params"])
         se = np.sqrt(np.ravel(params["inv_cov"]))
         tau2 = np.ravel(params["tau2"]) * np.ones_like(estimate)
-        df = float("inf") if test == "z" else float(yi.shape[1] - 1)
-        half = het.critical_value(level, df) * se
-        return BatchResult(estimate, se, estimate - half, estimate + half,
-                           tau2 if method.random_effects else np.zeros_like(estimate))
+        return estimate, se, tau2 if method.random_effects else np.zeros_like(estimate)

@@ -131,7 +131,7 @@ class PythonMetaBackend(EngineBase):
         except Exception as exc:  # PythonMeta raises bare Exception("error.(...)")
             raise EngineError(self.name, str(exc)) from None
 
-    def pool(
+    def fit(
         self, studies: StudySet, method: Method, level: float, test: str = "z"
     ) -> PoolResult:
         _, out, given = self._run(studies, method)
@@ -139,9 +139,11 @@ class PythonMetaBackend(EngineBase):
         scale = np.log if given.log_scale else np.asarray  # ratios come on the ratio scale
         estimate, se, q = float(scale(total[1])), float(total[6]), float(total[7])
         df = int(given.used.sum()) - 1
+        ci_rule: list[str] = []
         if abs(level - 0.95) < 1e-12:
             ci = (float(scale(total[3])), float(scale(total[4])))
             computed_here: tuple[str, ...] = ()
+            ci_rule = ["pythonmeta.ci_196"]  # its own CI: estimate -/+ 1.96 SE
         else:
             half = normal_quantile(level) * se
             ci = (estimate - half, estimate + half)
@@ -168,7 +170,7 @@ class PythonMetaBackend(EngineBase):
             q=q, weights=weights, i2=float(total[9]) if df > 0 else float("nan"),
             computed_here=computed_here, study_effects=(yi, vi), q_df=df, q_centre=centre,
             conventions=[*given.conventions, "pythonmeta.table_pvalues", "pythonmeta.abs_z",
-                         "pythonmeta.ci_196"],
+                         *ci_rule],
             extra={"p_engine": total[11], "q_p_engine": total[8], "z_engine": float(total[10])}
             | ({"excluded": excluded} if excluded else {}),
         )

@@ -6,7 +6,8 @@ Hartung-Knapp ("knha") uses the "wls" rows (estimated scale) with t on k - 1 df.
 Mantel-Haenszel odds ratios come from ``contingency_tables.StratifiedTable``.
 Conventions applied: statsmodels.dl_untruncated, statsmodels.i2_untruncated,
 statsmodels.i2_from_q, statsmodels.no_pvalue, statsmodels.pm_tolerance,
-statsmodels.mh_or_only, statsmodels.zero_correction.
+statsmodels.mh_or_only, statsmodels.zero_correction; a cancelled Q
+(statsmodels.q_cancellation) is caught and repaired by the sanity layer.
 """
 
 from __future__ import annotations
@@ -29,10 +30,6 @@ from ..studies.counts import ZERO_CELL_CORRECTION
 from .base import BackendStatus, assemble, probe_python_engine
 from .engine_base import EngineBase
 
-#: Paule-Mandel tolerance on Q(tau^2) - df, and iteration cap (see pm_tolerance).
-PM_ATOL = 1e-12
-PM_MAXITER = 1000
-
 
 @cache
 def _engine() -> Any:
@@ -51,49 +48,57 @@ class StatsmodelsBackend(EngineBase):
     tests = frozenset({"z", "knha"})
     features = frozenset({"egger_classic", "egger_sample_size"})
     max_studies = None
+    tolerance_convention = "statsmodels.pm_tolerance"
+    defect_causes = MappingProxyType({"q": "statsmodels.q_cancellation"})
 
     def status(self) -> BackendStatus:
         return probe_python_engine(self.name, _engine, "statsmodels", "pip install statsmodels")
 
-    def pool(
+    def fit(
         self, studies: StudySet, method: Method, level: float, test: str = "z"
     ) -> PoolResult:
         if method.needs is not None:
             return self._pool_tables(studies, method, level)
-        method_re = "iterated" if method.name == "PM" else "chi2"
-        kwds = {"atol": PM_ATOL, "maxiter": PM_MAXITER} if method.name == "PM" else {}
-        # statsmodels divides by df (k = 1) and by Q (identical estimates), and takes
-        # sqrt of a negative DL variance (Q < df); those numbers are replaced below.
+        yi, vi, conventions = _effect_sizes(studies)
+        res = _combine(yi, vi, method)
+        return self._result(studies, method, level, test, res, (yi, vi), conventions)
+
+    def fit_at_tau2(
+        self, studies: StudySet, method: Method, tau2: float, level: float, test: str = "z"
+    ) -> PoolResult | None:
+        """combine_effects at a given tau^2: its Paule-Mandel iteration started there
+        with maxiter = 0 returns tau2_start unchanged, and every other row follows."""
+        if method.needs is not None:
+            return None
         yi, vi, conventions = _effect_sizes(studies)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            res = _engine().combine_effects(yi, vi, method_re=method_re, **kwds)
-        conventions += ["statsmodels.no_pvalue", "statsmodels.fast_ci"]
+            res = _engine().combine_effects(yi, vi, method_re="iterated", tau2_start=tau2,
+                                            maxiter=0)
+        return self._result(studies, method, level, test, res, (yi, vi), conventions)
+
+    def _result(
+        self, studies: StudySet, method: Method, level: float, test: str, res: Any,
+        effects: tuple[np.ndarray, np.ndarray], conventions: list[str],
+    ) -> PoolResult:
+        conventions = [*conventions, "statsmodels.no_pvalue", "statsmodels.fast_ci"]
         extra: dict[str, Any] = {}
-        converged = True
         tau2 = float(res.tau2)
         fixed = method.name == "FE" or tau2 < 0
-        if fixed and method.random_effects:  # DL with Q < df: truncate as DL define it
+        if fixed and method.random_effects:  # DL with Q < df: truncate as DL defines it
             extra["tau2_untruncated"] = tau2
             conventions.append("statsmodels.dl_untruncated")
-        if method.name == "PM" and not fixed:
+        if method.name == "PM":
             conventions.append("statsmodels.pm_tolerance")
-            converged = _pm_converged(res, tau2)
         # rows of summary_frame: FE, RE, FE wls, RE wls (wls = estimated scale = HKSJ)
         row = (0 if fixed else 1) + (0 if test == "z" else 2)
         estimate = float(res.mean_effect_fe if fixed else res.mean_effect_re)
         se = float([res.sd_eff_w_fe, res.sd_eff_w_re, res.sd_eff_w_fe_hksj,
                     res.sd_eff_w_re_hksj][row])
-        q, df = float(res.q), studies.k - 1
-        heterogeneity: dict[str, float] = {}
-        if q < 0:  # one-pass Q cancelled below 0 (tied estimates): Q is a sum of squares
-            extra["q_engine"] = q
-            conventions.append("statsmodels.q_cancellation")
-            q = 0.0
-            heterogeneity = {"i2": het.i2_from_q(q, df), "h2": het.h2_from_q(q, df)}
+        df = studies.k - 1
         # conf_int()'s formula, mean -/+ crit * se, with crit from scipy.special
         half = het.critical_value(level, float("inf") if test == "z" else df) * se
         i2_raw = float(res.i2) if df > 0 else float("nan")
-        if i2_raw < 0 and not heterogeneity:
+        if i2_raw < 0:
             extra["i2_untruncated"] = i2_raw
             conventions.append("statsmodels.i2_untruncated")
         if method.name not in ("FE", "DL"):
@@ -102,12 +107,12 @@ class StatsmodelsBackend(EngineBase):
             studies, method, level,
             backend=self.name, engine_version=_version(), test=test,
             estimate=estimate, se=se, ci=(estimate - half, estimate + half),
-            tau2=0.0 if fixed else tau2, q=q,
+            tau2=0.0 if fixed else tau2, q=float(res.q),
             weights=res.weights_rel_fe if fixed else res.weights_rel_re,
-            i2=heterogeneity.get("i2", max(0.0, i2_raw) * 100.0 if df > 0 else float("nan")),
-            h2=heterogeneity.get("h2", float(res.h2) if df > 0 else float("nan")),
-            converged=converged, conventions=conventions, extra=extra,
-            computed_here=("ci_low", "ci_high"), study_effects=(yi, vi),
+            i2=max(0.0, i2_raw) * 100.0 if df > 0 else float("nan"),
+            h2=float(res.h2) if df > 0 else float("nan"),
+            conventions=conventions, extra=extra,
+            computed_here=("ci_low", "ci_high"), study_effects=effects,
         )
 
     def _pool_tables(self, studies: StudySet, method: Method, level: float) -> PoolResult:
@@ -142,10 +147,8 @@ class StatsmodelsBackend(EngineBase):
     def _pool_numbers(
         self, yi: np.ndarray, vi: np.ndarray, method: Method, test: str
     ) -> tuple[float, float, float]:
-        """combine_effects on one replicate; same rows and truncation as ``pool``."""
-        method_re = "iterated" if method.name == "PM" else "chi2"
-        kwds = {"atol": PM_ATOL, "maxiter": PM_MAXITER} if method.name == "PM" else {}
-        res = _engine().combine_effects(yi, vi, method_re=method_re, **kwds)
+        """combine_effects on one replicate; same rows and truncation as ``fit``."""
+        res = _combine(yi, vi, method)
         fixed = method.name == "FE" or res.tau2 < 0
         hk = test != "z"
         if fixed:
@@ -177,14 +180,23 @@ class StatsmodelsBackend(EngineBase):
         )
 
 
-def _pm_converged(res: Any, tau2: float) -> bool:
-    """True if Q(tau^2) = df within tolerance, or tau^2 = 0 because Q(0) <= df."""
-    if tau2 == 0.0:
-        return True
-    w = 1.0 / (res.var_eff + tau2)
-    mu = (w * res.eff).sum() / w.sum()
-    q_gen = float((w * (res.eff - mu) ** 2).sum())
-    return bool(abs(q_gen - (res.k - 1)) <= 1e-8 * max(1.0, res.k - 1))
+def _combine(yi: np.ndarray, vi: np.ndarray, method: Method) -> Any:
+    """combine_effects for FE/DL ("chi2") or PM ("iterated", convention pm_tolerance).
+
+    PM: statsmodels' iteration at its defaults (atol 1e-5), then one more of its own
+    Newton steps from there (tau2_start, maxiter = 1, atol = 0): the step starts left
+    of the root, and skipping the ee < 0 test at the new point avoids the overshoot to 0.
+    """
+    # statsmodels divides by df (k = 1) and by Q (identical estimates), and takes
+    # sqrt of a negative DL variance (Q < df); the sanity layer checks what comes out.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if method.name != "PM":
+            return _engine().combine_effects(yi, vi, method_re="chi2")
+        first = _engine().combine_effects(yi, vi, method_re="iterated")
+        if first.tau2 <= 0:
+            return first
+        return _engine().combine_effects(yi, vi, method_re="iterated",
+                                         tau2_start=float(first.tau2), atol=0.0, maxiter=1)
 
 
 #: metabridge's measures -> statsmodels' effectsize_2proportions statistics.

@@ -483,6 +483,10 @@ class StudySet:
         of computing its own.  The raw columns stay as reported inputs."""
         return StudySet._build(self.yi, self.vi, self.labels, self.measure, self._data)
 
+    def shifted(self, delta: float) -> StudySet:
+        """The same studies with every effect moved by ``delta`` (variances unchanged)."""
+        return StudySet._build(self.yi + delta, self.vi, self.labels, self.measure, self._data)
+
     def with_columns(self, **columns: Any) -> StudySet:
         """A copy with covariate columns added or replaced (one value, or one per study).
 

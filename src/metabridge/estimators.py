@@ -1,0 +1,224 @@
+"""Each tau^2 estimator by its defining equation, evaluated by a numerically stable route.
+
+These are metabridge's reference formulas for the intercept-only random-effects
+model.  The sanity layer (:mod:`metabridge.backends.sanity`) checks every engine's
+numbers against them; they are used to *repair* an engine's number only where the
+engine's own result failed a check (and the result then says so).
+
+Stable arithmetic:
+
+- the weighted mean is computed in two passes (mean, then the mean of the
+  residuals), and residuals are ``(y - mu) - correction``, so that they keep their
+  relative precision when the effects sit far from 0 (or agree to many digits);
+- Q is the sum of squared centred residuals (never ``sum w y^2 - (sum w y)^2 / sum w``);
+- DerSimonian-Laird's ``c = S1 - S2 / S1`` is ``sum_i w_i (S1 - w_i) / S1`` with
+  ``S1 - w_i`` the sum of the *other* weights (prefix + suffix sums of positive
+  terms), so it does not cancel when one weight dominates.
+
+Estimators (Viechtbauer 2005; metafor's ``rma.uni`` for the intercept-only model),
+with ``w_i = 1/(v_i + tau^2)``, ``r_i = y_i - mu_w`` and ``df = k - 1``:
+
+======  ==========================================================================
+FE      tau^2 = 0
+DL      max(0, (Q - df) / c)                          DerSimonian & Laird 1986
+HE      max(0, sum (y - ybar)^2 / df - sum v / k)     Hedges 1983
+HS      max(0, (Q - k) / sum w)                       Hunter & Schmidt 2004
+HSk     max(0, (k/df Q - k) / sum w)                  Brannick et al. 2019
+SJ      t0 Q_gen(t0) / df, t0 = sum (y - ybar)^2 / k  Sidik & Jonkman 2005
+PM, EB  root of Q_gen(tau^2) = df, or 0 if Q <= df   Paule & Mandel 1982; Morris 1983
+PMM     root of Q_gen(tau^2) = median(chi2_df)        Viechtbauer 2021
+ML      root of sum w^2 r^2 = sum w                   Hardy & Thompson 1996
+REML    root of sum w^2 r^2 = c = sum w - sum w^2/sum w   Viechtbauer 2005
+======  ==========================================================================
+
+(EB and PM solve the same equation when there are no moderators.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy import special
+
+#: Estimators given in closed form.
+CLOSED_FORM = frozenset({"FE", "DL", "HE", "HS", "HSk", "SJ"})
+#: Estimators defined as the root of an estimating equation (decreasing through 0).
+ROOT_FORM = frozenset({"PM", "EB", "PMM", "ML", "REML"})
+
+# Every function works on one data set (1-d arrays) or a batch (rows of 2-d arrays,
+# studies along the last axis; tau2 then one value per row).
+
+
+def _col(value: np.ndarray | float) -> np.ndarray | float:
+    """A per-row value as a column, so that it broadcasts over the studies."""
+    return value[..., None] if isinstance(value, np.ndarray) and value.ndim else value
+
+
+def _centre(yi: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mu, correction) of the weighted mean: mu = sum w y / sum w and the weighted
+    mean of y - mu, kept apart so that residuals keep digits below mu's last place."""
+    total = w.sum(axis=-1)
+    mu = (w * yi).sum(axis=-1) / total
+    return mu, (w * (yi - _col(mu))).sum(axis=-1) / total
+
+
+def weighted_mean(yi: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """sum w y / sum w, refined once with the weighted mean of the residuals."""
+    mu, correction = _centre(yi, w)
+    return mu + correction
+
+
+def residuals(yi: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """y - mu_w, as (y - mu) - correction: y - mu is exact when y is near mu (Sterbenz),
+    so residuals far below the effects' magnitude keep their relative precision."""
+    mu, correction = _centre(yi, w)
+    return (yi - _col(mu)) - _col(correction)
+
+
+def q_statistic(yi: np.ndarray, vi: np.ndarray, tau2: np.ndarray | float = 0.0) -> np.ndarray:
+    """Generalised Q: sum w (y - mu_w)^2 with w = 1 / (v + tau^2); Cochran's Q at tau^2 = 0."""
+    w = 1.0 / (vi + _col(tau2))
+    r = residuals(yi, w)
+    return (w * r * r).sum(axis=-1)
+
+
+def others_sum(w: np.ndarray) -> np.ndarray:
+    """S - w_i for each i, as prefix + suffix sums of the other (positive) weights."""
+    zero = np.zeros_like(w[..., :1])
+    before = np.concatenate((zero, np.cumsum(w[..., :-1], axis=-1)), axis=-1)
+    after = np.flip(np.concatenate(
+        (zero, np.cumsum(np.flip(w[..., 1:], axis=-1), axis=-1)), axis=-1), axis=-1)
+    return before + after
+
+
+def dl_c(w: np.ndarray) -> np.ndarray:
+    """c = sum w - sum w^2 / sum w = sum_i w_i (S - w_i) / S, without cancellation."""
+    return (w * others_sum(w)).sum(axis=-1) / w.sum(axis=-1)
+
+
+def typical_variance(vi: np.ndarray) -> np.ndarray:
+    """s^2 = df sum w / ((sum w)^2 - sum w^2) (Higgins & Thompson 2002), stably."""
+    return (vi.shape[-1] - 1) / dl_c(1.0 / vi)
+
+
+def _unweighted_ss(yi: np.ndarray) -> np.ndarray:
+    """sum (y - ybar)^2 with the two-pass mean."""
+    r = residuals(yi, np.ones_like(yi))
+    return (r * r).sum(axis=-1)
+
+
+# ------------------------------------------------------------ closed forms
+def closed_form_tau2(method: str, yi: np.ndarray, vi: np.ndarray) -> np.ndarray:
+    """tau^2 of a closed-form estimator (see the module table)."""
+    k = yi.shape[-1]
+    if method == "FE":
+        return np.zeros(yi.shape[:-1]) if yi.ndim > 1 else np.float64(0.0)
+    if method == "HE":
+        raw = _unweighted_ss(yi) / (k - 1) - vi.sum(axis=-1) / k
+    elif method == "SJ":
+        t0 = _unweighted_ss(yi) / k
+        with np.errstate(divide="ignore", invalid="ignore"):
+            raw = np.where(t0 > 0, t0 * q_statistic(yi, vi, t0) / (k - 1), 0.0)
+    else:
+        w = 1.0 / vi
+        q = q_statistic(yi, vi)
+        if method == "DL":
+            raw = (q - (k - 1)) / dl_c(w)
+        elif method == "HS":
+            raw = (q - k) / w.sum(axis=-1)
+        elif method == "HSk":
+            raw = (k / (k - 1) * q - k) / w.sum(axis=-1)
+        else:
+            raise KeyError(method)
+    return np.maximum(0.0, raw)
+
+
+# ------------------------------------------------------ estimating equations
+def estimating_equation(
+    method: str, yi: np.ndarray, vi: np.ndarray, tau2: np.ndarray | float
+) -> np.ndarray:
+    """g(tau^2), whose root (decreasing through 0) defines a root-form estimator.
+
+    tau^2 = 0 is the estimate when g(0) <= 0.  The likelihood scores are divided by
+    sum w so that g has the scale of Q.
+    """
+    k = yi.shape[-1]
+    if method in ("PM", "EB"):
+        return q_statistic(yi, vi, tau2) - (k - 1)
+    if method == "PMM":
+        return q_statistic(yi, vi, tau2) - special.chdtri(k - 1, 0.5)
+    if method not in ("ML", "REML"):
+        raise KeyError(method)
+    w = 1.0 / (vi + _col(tau2))
+    r = residuals(yi, w)
+    total = w.sum(axis=-1)
+    # ML: sum w - 0; REML: sum w - sum w^2 / sum w = c(w), computed without cancellation
+    expected = dl_c(w) if method == "REML" else total
+    return ((w * w * r * r).sum(axis=-1) - expected) / total
+
+
+def root_tau2(method: str, yi: np.ndarray, vi: np.ndarray, near: float = 0.0) -> float:
+    """The root-form estimate of one data set, solved to full precision (scipy brentq).
+
+    With ``near`` > 0 the root that g crosses downwards nearest to ``near`` (the local
+    maximum of a likelihood an engine converged to; ML and REML can have more than
+    one); otherwise the first one above 0, or 0 when g(0) <= 0.
+    """
+    from scipy.optimize import brentq
+
+    def g(tau2: float) -> float:
+        return float(estimating_equation(method, yi, vi, tau2))
+
+    tiny = np.finfo(float).tiny
+    bracket = _bracket_near(g, near) if near > 0.0 else None
+    if bracket is None:
+        if g(0.0) <= 0.0:
+            return 0.0
+        step = max(float(typical_variance(vi)), float(np.var(yi)), tiny)
+        low, high = 0.0, step
+        while g(high) > 0.0:
+            step *= 4.0
+            high += step
+        bracket = (low, high)
+    return float(brentq(g, *bracket, xtol=tiny, rtol=4 * np.finfo(float).eps, maxiter=500))
+
+
+def _bracket_near(g: Callable[[float], float], near: float) -> tuple[float, float] | None:
+    """[low, high] around ``near`` with g(low) >= 0 >= g(high), or None."""
+    step = near * 1e-6
+    low, high = near - step, near + step
+    for _ in range(200):
+        if g(high) <= 0.0 and low >= 0.0 and g(low) >= 0.0:
+            return low, high
+        step *= 4.0
+        if g(high) > 0.0:
+            high += step
+        if low > 0.0 and g(low) < 0.0:
+            low = max(0.0, low - step)
+        elif low <= 0.0:
+            return None
+    return None
+
+
+def stable_tau2(method: str, yi: np.ndarray, vi: np.ndarray, near: float = 0.0) -> float:
+    """tau^2 of ``method`` for one data set by metabridge's stable route."""
+    if method in CLOSED_FORM:
+        return float(closed_form_tau2(method, yi, vi))
+    return root_tau2(method, yi, vi, near)
+
+
+def root_within(
+    method: str, yi: np.ndarray, vi: np.ndarray, tau2: np.ndarray | float,
+    tolerance: np.ndarray | float,
+) -> np.ndarray:
+    """True where the root of ``method``'s equation lies within ``tolerance`` of ``tau2``.
+
+    A sign change of g over [tau2 - tol, tau2 + tol] (or g <= 0 at the upper end when
+    the interval reaches 0: the boundary solution tau^2 = 0).
+    """
+    low = np.maximum(0.0, np.asarray(tau2) - tolerance)
+    high = np.asarray(tau2) + tolerance
+    upper_ok = estimating_equation(method, yi, vi, high) <= 0.0
+    lower_ok = (low == 0.0) | (estimating_equation(method, yi, vi, low) >= 0.0)
+    return upper_ok & lower_ok
