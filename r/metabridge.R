@@ -413,9 +413,10 @@ mb_trimfill <- function(yi, vi, method, level, side, estimator) {
   res <- mb_capture({
     fit <- mb_fit(yi, vi, method, level)
     if (nzchar(side)) {
-      trimfill(fit, side = side, estimator = estimator, control = mb_control, level = at)
+      trimfill(fit, side = side, estimator = estimator, control = mb_control(yi, vi),
+               level = at)
     } else {
-      trimfill(fit, estimator = estimator, control = mb_control, level = at)
+      trimfill(fit, estimator = estimator, control = mb_control(yi, vi), level = at)
     }
   })
   if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
@@ -432,7 +433,7 @@ mb_trimfill <- function(yi, vi, method, level, side, estimator) {
 # "ninv", "sqrtninv" use the sample sizes `ni`; "sei" and "vi" do not.
 mb_regtest_on <- function(yi, vi, ni, model, predictor, method = "REML") {
   res <- mb_capture({
-    fit <- rma(yi = yi, vi = vi, ni = ni, method = method, control = mb_control)
+    fit <- rma(yi = yi, vi = vi, ni = ni, method = method, control = mb_control(yi, vi))
     regtest(fit, model = model, predictor = predictor)
   })
   if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))

@@ -80,7 +80,8 @@ add_table <- function(dataset, analysis, table) {
   }
 }
 
-fit_on <- function(d, method) rma(yi, vi, data = d, method = method, control = mb_control)
+fit_on <- function(d, method) rma(yi, vi, data = d, method = method,
+                                  control = mb_control(d$yi, d$vi))
 
 # se(tau^2) and fitstats() (REML likelihood for REML, else ML), as summary() prints them.
 for (method in c("FE", "DL", "ML", "REML")) {
@@ -140,7 +141,7 @@ for (name in c("bcg", "hackshaw1998")) {
   for (method in c("FE", "DL", "REML")) {
     fit <- fit_on(d, method)
     for (estimator in c("L0", "R0")) {
-      tf <- trimfill(fit, estimator = estimator, control = mb_control)
+      tf <- trimfill(fit, estimator = estimator, control = mb_control(fit$yi, fit$vi))
       key <- paste0("trimfill_", estimator, "_", method)
       add(name, key, "k0", tf$k0)
       add(name, key, "se_k0", tf$se.k0)
@@ -163,7 +164,8 @@ for (name in c("bcg", "hackshaw1998")) {
 # regtest() with the sample size as predictor (and the SE, for comparison), on
 # Egger 2001; metafor's own test file pins the "lm"/"sqrtninv" statistic at -5.6083.
 for (method in c("FE", "DL", "REML")) {
-  fit <- rma(yi, vi, ni = ni, data = eg, method = method, control = mb_control)
+  fit <- rma(yi, vi, ni = ni, data = eg, method = method,
+             control = mb_control(eg$yi, eg$vi))
   for (model in c("lm", "rma")) {
     for (predictor in c("sei", "vi", "ni", "ninv", "sqrtninv")) {
       rt <- regtest(fit, model = model, predictor = predictor)
