@@ -14,7 +14,10 @@ boundary inputs that must pass.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
+import json
 import math
 import os
 import re
@@ -31,7 +34,10 @@ import pytest
 from conftest import need
 
 import metabridge as mb
-from metabridge.errors import DataFileError
+from metabridge import cli, plots
+from metabridge.errors import DataFileError, NotEstimableError, OutputError
+from metabridge.outputs import MANIFEST
+from metabridge.simulate import uniform_variances
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "errors.md"
 RUN = "tests/test_bad_input.py"  # writes DOC
@@ -104,6 +110,50 @@ def bad_file(name: str, content: str | bytes) -> Path:
     path = BAD_FILES / name
     path.write_bytes(content.encode("latin-1") if isinstance(content, str) else content)
     return path
+
+
+# Data no engine can answer for: identical effects, identical SEs.
+IDENTICAL = {"yi": [0.2, 0.2, 0.2], "sei": [0.1, 0.2, 0.3], "labels": ["A", "B", "C"]}
+EQUAL_SES = {"yi": [0.1, 0.5, 0.2], "sei": [0.2, 0.2, 0.2], "labels": ["A", "B", "C"]}
+
+
+def identical(**change: Any) -> mb.StudySet:
+    return mb.StudySet.from_effects(**{**IDENTICAL, **change})
+
+
+def equal_ses(**change: Any) -> mb.StudySet:
+    return mb.StudySet.from_effects(**{**EQUAL_SES, **change})
+
+
+def on(engine: str, call: Callable[[], Any]) -> Any:
+    """``call()`` where ``engine`` must be installed (skip locally, fail in CI)."""
+    need(engine)
+    return call()
+
+
+def simulate(**change: Any) -> Any:
+    """A tiny simulation on statsmodels with one argument changed."""
+    return mb.simulate(**{"k": 3, "reps": 4, "progress": False, "cross_check": 0,
+                          "backends": ["statsmodels"], **change})
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def in_scratch(call: Callable[[], Any], files: dict[str, str] | None = None) -> Any:
+    """``call()`` in a scratch folder holding ``files``; paths in messages are relative."""
+    with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch):
+        for name, text in (files or {}).items():
+            Path(name).parent.mkdir(parents=True, exist_ok=True)
+            Path(name).write_text(text, encoding="utf-8")
+        return call()
+
+
+def reproduce_args(*argv: str, files: dict[str, str] | None = None) -> Any:
+    """``metabridge reproduce ARGV``'s argument checks (which run before any work)."""
+    return in_scratch(lambda: cli.check_reproduce_args(
+        cli.build_parser().parse_args(["reproduce", *argv])), files)
 
 
 def fleiss_rm5(old: str, new: str) -> Any:
@@ -212,6 +262,8 @@ class Case(NamedTuple):
 
 
 Study = mb.InvalidStudyError
+Out = OutputError
+Inestimable = NotEstimableError
 Arg = mb.InvalidArgumentError
 Few = mb.InsufficientStudiesError
 Review = mb.ReviewFileError
@@ -340,7 +392,7 @@ CASES = [
          lambda: effects(sei=[INF, 0.2, 0.3]), Study, r"^study 'A', field 'sei': value is inf"),
     Case("effects-sei-overflows", "`from_effects`: sei of A is 1e200 (its square overflows)",
          lambda: effects(sei=[1e200, 0.2, 0.3]), Study,
-         r"^study 'A', field 'vi': the variance derived from the input is inf"),
+         r"^study 'A', field 'sei': SE 1e\+200 squared is inf in double precision"),
     Case("effects-zero-vi", "`from_effects`: vi of B is 0 (no sei)",
          lambda: effects(sei=None, vi=[0.01, 0.0, 0.09]), Study,
          r"^study 'B', field 'vi': variance must be > 0"),
@@ -578,9 +630,10 @@ CASES = [
          r"'pimeta' does not offer 'REML on k = 2001 studies \(it takes at most 2000\)'; "
          r"engines that do: metafor, pymare"),
     Case("pool-pimeta-knha-tied-estimates",
-         "`pool(studies, backend='pimeta', test='knha')`, every estimate 0.1",
-         lambda: on_pimeta(effects(yi=[0.1, 0.1, 0.1]), test="knha"), mb.EngineError,
-         r"^pimeta failed: .*every estimate is the same"),
+         "`pool(studies, backend='pimeta', test='knha')`, every estimate 0.1 (pimeta: "
+         "a singular matrix in numpy); refused before any engine runs",
+         lambda: on_pimeta(effects(yi=[0.1, 0.1, 0.1]), test="knha"), NotEstimableError,
+         r"^test='knha': every study has the same estimate \(0.1, to within rounding\)"),
     # ------------------------------------------------------------- analyses
     Case("loo-random-effects-k2", "`leave_one_out(two_studies, 'DL')`",
          lambda: mb.leave_one_out(studies(2), "DL"), Few,
@@ -847,6 +900,218 @@ CASES = [
          "`simulation_study(..., scheduler='tcp://127.0.0.1:9', timeout=2)` (nothing listens)",
          lambda: simulation(scheduler="tcp://127.0.0.1:9", timeout=2), mb.ClusterError,
          r"cannot reach the Dask scheduler at 'tcp://127.0.0.1:9' within 2 s"),
+    # ------------------------------------ the representable range (docs: "Representable range")
+    Case("effects-vi-1e-300", "`from_effects`: vi of A is 1e-300 (weight 1e300)",
+         lambda: effects(sei=None, vi=[1e-300, 0.04, 0.09]), Study,
+         r"^study 'A', field 'vi': variance 1e-300 .* outside what double precision can pool "
+         r"for k = 3: k \* max\(1, 1/v\) \* max\(1, \|effect\|\) = 3e\+300 must stay below 2\^500"),
+    Case("effects-sei-1e-160", "`from_effects`: sei of A is 1e-160 (variance 1e-320, subnormal)",
+         lambda: effects(sei=[1e-160, 0.2, 0.3]), Study,
+         r"^study 'A', field 'sei': SE 1e-160 \(variance 1e-320\) .* outside what double "
+         r"precision can pool"),
+    Case("effects-sei-underflows", "`from_effects`: sei of A is 1e-170 (its square is 0)",
+         lambda: effects(sei=[1e-170, 0.2, 0.3]), Study,
+         r"^study 'A', field 'sei': SE 1e-170 squared is 0.0 in double precision"),
+    Case("effects-vi-1e160", "`from_effects`: vi of B is 1e160 (its weight squared underflows)",
+         lambda: effects(sei=None, vi=[0.01, 1e160, 0.09]), Study,
+         r"^study 'B', field 'vi': variance 1e\+160 .* is above 2\^500 ~ 3.3e150"),
+    Case("effects-yi-1e200", "`from_effects`: yi of C is 1e200 (its square overflows)",
+         lambda: effects(yi=[0.1, 0.2, 1e200]), Study,
+         r"^study 'C', field 'yi': effect 1e\+200 is above 2\^500 ~ 3.3e150 in size"),
+    Case("effects-se-below-resolution",
+         "`from_effects`: a clock-frequency ratio 1.2075070393433378 with sei 1e-17",
+         lambda: effects(yi=[1.2075070393433378, 1.2075070393433375, 1.2],
+                         sei=[1e-17, 1e-17, 1e-3]), Study,
+         r"^study 'A', field 'sei': SE 1e-17 .* is below 256 spacings of double precision at "
+         r"its effect 1.2075070393433378 .*subtract a reference value"),
+    Case("ratios-ci-below-resolution", "`from_ratios`: B's CI is 1.5 -/+ 2 spacings of double",
+         lambda: ratios(lower=[1.0, 1.5 - 4.4e-16, 0.5], upper=[4.0, 1.5 + 4.4e-16, 1.28]),
+         Study, r"^study 'B', field 'vi': the variance derived from the input, .* is below 256 "
+         r"spacings of double precision"),
+    # ----------------------------------- more argument types (a fuzzer's view of the API)
+    Case("effects-bool-yi", "`from_effects`: yi of B is True",
+         lambda: effects(yi=[0.1, True, 0.3]), Study,
+         r"^study 'B', field 'yi': True is not a number"),
+    Case("ratios-labels-set", "`from_ratios(labels={'A', 'B', 'C'})` (a set has no order)",
+         lambda: ratios(labels={"A", "B", "C"}), Study,
+         r"^field 'labels': labels must be in study order \(a list, not a set\)"),
+    Case("ratios-covariates-not-mapping", "`from_ratios(..., covariates=5)`",
+         lambda: ratios(covariates=5), Study,
+         r"^field 'covariates': covariates must be a mapping \{name: values\} or a DataFrame"),
+    Case("frame-column-list", "`from_frame(frame, ratio=['hr'], ...)`",
+         lambda: from_frame(label="study", ratio=["hr"], lower="lo", upper="hi"), Arg,
+         r"ratio must name one column, got \['hr'\]"),
+    Case("csv-path-bytes", "`read_csv(b'data.csv', ...)`",
+         lambda: mb.StudySet.read_csv(b"data.csv", **CI_COLUMNS), DataFileError,
+         r"cannot read .*data.csv.* as a CSV table"),
+    Case("groupby-not-a-name", "`groupby(['arm'])`",
+         lambda: studies().groupby(["arm"]), Arg, r"no column \['arm'\]; columns are"),
+    Case("drop-integer-label-unknown", "`drop(1)` on studies A, B, C",
+         lambda: studies().drop(1), Arg, r"no study labelled \['1'\]; labels are \['A'"),
+    Case("exclude-nothing", "`exclude(studies, [])`",
+         lambda: mb.exclude(studies(), []), Arg, r"exclude needs at least one study label"),
+    Case("pool-backend-list", "`pool(studies, 'DL', ['metafor'])`",
+         lambda: mb.pool(studies(), "DL", ["metafor"]), mb.UnknownBackendError,
+         r"backend must be one engine's name such as 'metafor', got \['metafor'\] \(to run "
+         r"several engines use compare"),
+    Case("loo-backend-list", "`leave_one_out(studies, 'DL', ['metafor'])`",
+         lambda: mb.leave_one_out(studies(), "DL", ["metafor"]), mb.UnknownBackendError,
+         r"backend must be one engine's name"),
+    Case("subgroups-by-list", "`subgroups(studies, by=['arm'])`",
+         lambda: mb.subgroups(studies(), ["arm"]), Arg, r"no column \['arm'\]"),
+    Case("compare-harmonise-text", "`compare(studies, harmonise='no')`",
+         lambda: mb.compare(studies(), backends=["statsmodels"], harmonise="no"), Arg,
+         r"harmonise must be True or False, got 'no'"),
+    Case("compare-methods-number", "`compare(studies, methods=5)`",
+         lambda: mb.compare(studies(), 5, ["statsmodels"]), Arg,
+         r"methods must be a name or a list of names, got 5"),
+    Case("compare-tests-none", "`compare(studies, tests=None)`",
+         lambda: mb.compare(studies(), backends=["statsmodels"], tests=None), Arg,
+         r"tests must be a name or a list of names, got None"),
+    Case("differences-negative-tolerance", "`compare(...).differences(tolerance=-1)`",
+         lambda: mb.compare(studies(), backends=["statsmodels"]).differences(-1), Arg,
+         r"tolerance must be a finite number >= 0, got -1"),
+    Case("pivot-unknown-quantity", "`compare(...).pivot('hr')`",
+         lambda: mb.compare(studies(), backends=["statsmodels"]).pivot("hr"), Arg,
+         r"quantity must be one of estimate, .*got 'hr'"),
+    # ---------------------------------------- data that cannot identify the statistic
+    Case("knha-identical-effects", "`pool(studies, 'DL', 'statsmodels', test='knha')`, "
+         "every yi 0.2",
+         lambda: mb.pool(identical(), "DL", "statsmodels", test="knha"), Inestimable,
+         r"test='knha': every study has the same estimate \(0.2, to within rounding\), so the "
+         r"Hartung-Knapp SE.* is 0 .*use test='adhoc'"),
+    Case("knha-identical-effects-pymare", "`pool(..., 'pymare', test='knha')`, every yi 0.2",
+         lambda: on("pymare", lambda: mb.pool(identical(), "DL", "pymare", test="knha")),
+         Inestimable, r"test='knha': every study has the same estimate"),
+    Case("knha-identical-effects-metafor", "`pool(..., 'metafor', test='knha')`, every yi 0.2 "
+         "(metafor: SE 0, z = inf, P = 0)",
+         lambda: on("metafor", lambda: mb.pool(identical(), "DL", "metafor", test="knha")),
+         Inestimable, r"test='knha': every study has the same estimate"),
+    Case("knha-one-study", "`pool(one_study, 'FE', 'metafor', test='knha')` (t on 0 df)",
+         lambda: mb.pool(studies(1), "FE", "metafor", test="knha"), Few,
+         r"test='knha' \(t on k - 1 df\) needs at least 2 studies, got k = 1"),
+    Case("egger-identical-effects", "`egger(studies, 'pymare')`, every yi 0.2",
+         lambda: on("pymare", lambda: mb.egger(identical(), "pymare")), Inestimable,
+         r"Egger's test: every study has the same estimate \(0.2\), so the weighted regression "
+         r"of y on sei passes through every study"),
+    Case("egger-exact-fit", "`egger(studies)`, yi = 0.5 sei + 0.1 exactly (no residual)",
+         lambda: mb.egger(effects(yi=[0.15, 0.2, 0.25])), Inestimable,
+         r"Egger's test: the weighted regression of y on sei passes through every study "
+         r"\(residual variance 0"),
+    Case("egger-equal-ses", "`egger(studies, 'statsmodels')`, every sei 0.2",
+         lambda: mb.egger(equal_ses()), Inestimable,
+         r"Egger's test: every study has the same SE \(0.2, to within 1.5e-08 of its size\), "
+         r"so the predictor \(sei\) is collinear with the intercept"),
+    Case("egger-equal-ses-metafor", "`egger(studies, 'metafor', 'metafor-rma')`, every sei 0.2",
+         lambda: on("metafor", lambda: mb.egger(equal_ses(), "metafor", "metafor-rma")),
+         Inestimable, r"Egger's test: every study has the same SE"),
+    Case("begg-equal-ses", "`begg(studies, 'metafor')`, every sei 0.2 (metafor: tau = NaN)",
+         lambda: on("metafor", lambda: mb.begg(equal_ses())), Inestimable,
+         r"Begg's test: every study has the same SE \(0.2\), so the variances are all tied"),
+    Case("begg-identical-effects", "`begg(studies, 'metafor')`, every yi 0.2 (metafor: "
+         "tau = 1 from rounding noise)",
+         lambda: on("metafor", lambda: mb.begg(identical())), Inestimable,
+         r"Begg's test: every study has the same estimate \(0.2\), so the standardised effects "
+         r"are all 0"),
+    # ---------------------------------------------------------------- simulate
+    Case("simulate-methods-letters", "`simulate(methods=['D', 'L'])` (what 'DL' used to become)",
+         lambda: simulate(methods=["D", "L"]), mb.UnknownMethodError, r"unknown method 'D'"),
+    Case("simulate-tau2-nan", "`simulate(tau2=nan)`",
+         lambda: simulate(tau2=NAN), Arg, r"tau2 must be a finite number >= 0, got nan"),
+    Case("simulate-tau2-negative", "`simulate(tau2=-0.1)`",
+         lambda: simulate(tau2=-0.1), Arg, r"tau2 must be a finite number >= 0, got -0.1"),
+    Case("simulate-true-effect-inf", "`simulate(true_effect=inf)`",
+         lambda: simulate(true_effect=INF), Arg, r"true_effect must be a finite number, got inf"),
+    Case("simulate-cross-check-negative", "`simulate(cross_check=-1)`",
+         lambda: simulate(cross_check=-1), Arg, r"cross_check must be a whole number >= 0, got -1"),
+    Case("simulate-seed-text", "`simulate(seed='abc')`",
+         lambda: simulate(seed="abc"), Arg,
+         r"seed must be None, a whole number >= 0 or a list of them, got 'abc'"),
+    Case("simulate-seed-negative", "`simulate(seed=-1)`",
+         lambda: simulate(seed=-1), Arg, r"seed must be None, a whole number >= 0"),
+    Case("simulate-k-fraction", "`simulate(k=2.5)` (was truncated to 2)",
+         lambda: simulate(k=2.5), Arg, r"k must be a whole number >= 2, got 2.5"),
+    Case("simulate-reps-bool", "`simulate(reps=True)`",
+         lambda: simulate(reps=True), Arg, r"reps must be a whole number >= 1, got True"),
+    Case("simulate-no-methods", "`simulate(methods=[])`",
+         lambda: simulate(methods=[]), Arg, r"give at least one method"),
+    Case("simulate-progress-text", "`simulate(progress='no')`",
+         lambda: simulate(progress="no"), Arg, r"progress must be True or False, got 'no'"),
+    Case("simulate-within-variances-zero", "`simulate(within_variances=0)` (was the default)",
+         lambda: simulate(within_variances=0), Arg,
+         r"within_variances must give 4 x 3 finite positive variances"),
+    Case("simulate-subnormal-variance", "`simulate(within_variances=[1e-310, 0.1, 0.1], "
+         "backends=['pymare', 'pythonmeta'])` (lost the whole batch)",
+         lambda: on("pymare", lambda: on("pythonmeta", lambda: simulate(
+             within_variances=[1e-310, 0.1, 0.1], backends=["pymare", "pythonmeta"]))), Arg,
+         r"within_variances, tau2 and true_effect: the smallest variance, .*: variance 1e-310 .* "
+         r"outside what double precision can pool for k = 3"),
+    Case("simulate-variance-below-resolution", "`simulate(true_effect=1, tau2=0, "
+         "within_variances=1e-40)` (every draw is 1.0)",
+         lambda: simulate(true_effect=1.0, tau2=0.0, within_variances=1e-40), Arg,
+         r"the smallest variance, .*: variance 1e-40 .* is below 256 spacings of double precision"),
+    Case("uniform-variances-text", "`uniform_variances('a')`",
+         lambda: uniform_variances("a"), Arg, r"low must be a finite number, got 'a'"),
+    # ------------------------------------------------------------------ figures
+    Case("forest-favours-one-string", "`forest(studies, result, favours='ab')`",
+         lambda: plots.forest(studies(), mb.pool(studies()), favours="ab"), Arg,
+         r"favours needs two labels \(left, right\), got 'ab'"),
+    Case("forest-overall-none", "`forest(studies, None)`",
+         lambda: plots.forest(studies(), None), Arg,
+         r"the pooled result must be a PoolResult \(from mb.pool\), got NoneType"),
+    Case("forest-subgroups-common", "`forest(studies, result, subgroups(..., tau2='common'))`",
+         lambda: plots.forest(studies(), mb.pool(studies(), "DL", "statsmodels"), mb.subgroups(
+             studies(), "arm", "DL", "statsmodels", tau2="common")), Arg,
+         r"subgroups must be mb.subgroups\(studies, 'arm', tau2='separate'\) of these studies"),
+    Case("funnel-other-studies", "`funnel(studies, result_of_two_of_them)`",
+         lambda: plots.funnel(studies(), mb.pool(studies(2), "FE")), Arg,
+         r"the pooled result must be the pooled result of these studies"),
+    Case("prisma-not-a-mapping", "`prisma(None)`",
+         lambda: plots.prisma(None), Arg, r"PRISMA counts must be a mapping, got NoneType"),
+    Case("prisma-count-missing", "`prisma({})`",
+         lambda: plots.prisma({}), Arg,
+         r"PRISMA counts need \['identified', 'duplicates', 'screened', 'excluded_screening'\]"),
+    # ------------------------------ metabridge reproduce: arguments and the output folder
+    Case("reproduce-out-empty", "`metabridge reproduce --out ''` (would write into the "
+         "current folder)",
+         lambda: reproduce_args("--out", "", files={"report.md": "my notes"}), Out,
+         r"the output folder name is empty; name a folder"),
+    Case("reproduce-out-is-a-file", "`metabridge reproduce --out notes.txt`, an existing file",
+         lambda: reproduce_args("--out", "notes.txt", files={"notes.txt": "mine"}), Out,
+         r"output folder 'notes.txt' is a file; name a new or existing folder"),
+    Case("reproduce-out-read-only", "`metabridge reproduce --out /proc/report` (read-only)",
+         lambda: reproduce_args("--out", "/proc/report"), Out,
+         r"cannot write to output folder '/proc/report': '/proc' is not writable"),
+    Case("reproduce-out-holds-users-report", "`metabridge reproduce --out .` where the user "
+         "keeps a `report.md`",
+         lambda: reproduce_args("--out", ".", files={"report.md": "my notes"}), Out,
+         r"output folder '.' already holds report.md \(not written by metabridge\); metabridge "
+         r"never overwrites such files: .*pass --force"),
+    Case("reproduce-out-report-edited", "`metabridge reproduce --out r` where `r/report.md` "
+         "changed since metabridge wrote it",
+         lambda: reproduce_args("--out", "r", files={
+             "r/report.md": "edited", "r/" + MANIFEST: json.dumps(
+                 {"files": {"report.md": digest("as written")}})}), Out,
+         r"output folder 'r' already holds report.md \(changed since metabridge wrote it\)"),
+    Case("reproduce-out-figures-is-a-file", "`metabridge reproduce --out r` where `r/figures` "
+         "is a file",
+         lambda: reproduce_args("--out", "r", files={"r/figures": "x"}), Out,
+         r"'r/figures' is a file; metabridge needs a folder there"),
+    Case("reproduce-format-pdf", "`metabridge reproduce --format pdf`",
+         lambda: reproduce_args("--format", "pdf"), Arg,
+         r"report formats must be among md, html, csv \(comma separated\), got pdf"),
+    Case("reproduce-format-empty", "`metabridge reproduce --format ,`",
+         lambda: reproduce_args("--format", ","), Arg,
+         r"report formats must be among md, html, csv .*got none"),
+    Case("report-out-holds-users-report", "`mb.report(studies, '.')` where the user keeps a "
+         "`report.md`",
+         lambda: in_scratch(lambda: mb.report(studies(), "."), {"report.md": "my notes"}), Out,
+         r"output folder '.' already holds report.md \(not written by metabridge\)"),
+    Case("report-out-empty", "`metabridge report data.csv ... --out ''`",
+         lambda: mb.report(studies(), ""), Out, r"the output folder name is empty"),
+    Case("reproduce-unknown-backend", "`metabridge reproduce --backend stata`",
+         lambda: reproduce_args("--backend", "stata"), mb.UnknownBackendError,
+         r"unknown backend 'stata'"),
 ]
 
 
@@ -860,6 +1125,12 @@ def test_bad_input_raises_a_named_error(case: Case) -> None:
 
 
 # Boundary inputs that must be accepted (and give finite numbers).
+LIMIT = 2.0**500  # the representable range (metabridge.studies.checks)
+PHYSICAL = {"yi": [6.62607015 + 1e-8 * d for d in (0.3, -0.5, 1.2, 0.1, 2.0)],
+            "sei": [1e-8, 2e-8, 1.5e-8, 1e-8, 1e-8]}
+INTEGER_LABELLED = {"yi": [0.1, 0.5, 0.2], "sei": [0.1, 0.2, 0.3], "labels": [1, 2, 3]}
+MATHTEXT = "$\\alpha^$"  # unbalanced mathtext: matplotlib cannot parse it as maths
+
 ACCEPTED = {
     "revman-level-0.9": lambda: ratios(se_rule="revman", level=0.9),
     "revman-level-0.95": lambda: ratios(se_rule="revman", level=0.95),
@@ -878,14 +1149,153 @@ ACCEPTED = {
         counts(events_exp=[12, 0, 5], events_ctrl=[20, 0, 9]), "MH", "metafor"),
     "mh-double-zero-pythonmeta": lambda: mb.pool(
         counts(events_exp=[12, 0, 5], events_ctrl=[20, 0, 9]), "MH", "pythonmeta"),
+    # the representable range: legitimate ill-conditioned data, and its exact edges
+    "physical-constant-data": lambda: mb.pool(mb.StudySet.from_effects(**PHYSICAL), "DL"),
+    "physical-constant-egger": lambda: mb.egger(mb.StudySet.from_effects(**PHYSICAL)),
+    "effects-offset-1e4": lambda: mb.pool(effects(yi=[1e4 + 0.1, 1e4 + 0.2, 1e4 + 0.3]), "DL"),
+    "variances-over-8-orders": lambda: mb.pool(effects(sei=None, vi=[1e-4, 1.0, 1e4]), "DL"),
+    "variance-at-2^500": lambda: effects(yi=[0.1, 0.2, 0.0], sei=None, vi=[1.0, 2.0, LIMIT]),
+    "weight-at-the-limit": lambda: effects(yi=[0.1, 0.2, 0.0], sei=None,
+                                           vi=[1.0, 2.0, 3.0 / LIMIT]),
+    "se-at-256-spacings": lambda: effects(yi=[1.0, 2.0, 3.0],
+                                          sei=[256 * np.spacing(1.0), 0.2, 0.3]),
+    # fixed: a lone name is one name; labels compare as text
+    "simulate-methods-one-string": lambda: simulate(methods="DL", tests="knha"),
+    "simulate-backends-one-string": lambda: simulate(backends="statsmodels"),
+    "exclude-integer-label": lambda: mb.exclude(mb.StudySet.from_effects(**INTEGER_LABELLED), 1),
+    "drop-integer-label": lambda: mb.StudySet.from_effects(**INTEGER_LABELLED).drop(1),
+    "adhoc-identical-effects": lambda: on("metafor", lambda: mb.pool(
+        identical(), "DL", "metafor", test="adhoc")),
+    "forest-label-mathtext": lambda: plots.forest(
+        studies().with_columns(arm="x"), mb.pool(studies()), title=MATHTEXT),
+    "forest-study-label-mathtext": lambda: plots.forest(
+        ratios(labels=[MATHTEXT, "$x$ and $y$", "C"]),
+        mb.pool(ratios(labels=[MATHTEXT, "$x$ and $y$", "C"]))),
 }
+
+
+def accepted_numbers(made: Any) -> np.ndarray:
+    """The numbers an accepted input produced (a figure must draw, every text literally)."""
+    if isinstance(made, mb.StudySet):
+        return np.concatenate([made.yi, made.vi])
+    if isinstance(made, mb.Simulation):
+        return made.replicates[["estimate", "se"]].to_numpy()
+    if isinstance(made, mb.PoolResult):
+        return np.array([made.estimate, made.se, made.ci_low, made.ci_high])
+    if hasattr(made, "savefig"):
+        made.savefig(io.BytesIO(), format="png")
+        assert not [t for t in made.findobj(lambda o: hasattr(o, "get_parse_math"))
+                    if t.get_parse_math()], "every text is drawn literally"
+        return np.array([1.0])
+    return np.array([made.bias, made.p])  # an EggerTest
 
 
 @pytest.mark.parametrize("make", ACCEPTED.values(), ids=list(ACCEPTED))
 def test_boundary_input_is_accepted(make: Callable[[], Any]) -> None:
-    made = make()
-    values = made.vi if isinstance(made, mb.StudySet) else np.array([made.estimate, made.se])
-    assert np.isfinite(values).all()
+    assert np.isfinite(accepted_numbers(make())).all()
+
+
+def test_a_lone_name_is_one_name_and_labels_compare_as_text() -> None:
+    run = simulate(methods="DL", tests="knha")
+    assert set(run.replicates["method"]) == {"DL"}
+    assert set(run.replicates["test"]) == {"knha"}
+    ints = mb.StudySet.from_effects(**INTEGER_LABELLED)
+    assert ints.drop(1).labels == ("2", "3")
+    assert mb.exclude(ints, [1, "3"], "FE").labels == ("2",)
+
+
+def test_labels_with_dollars_are_drawn_as_written() -> None:
+    figure = ACCEPTED["forest-study-label-mathtext"]()
+    figure.savefig(io.BytesIO(), format="svg")
+    drawn = {t.get_text() for t in figure.findobj(lambda o: hasattr(o, "get_parse_math"))}
+    assert {MATHTEXT, "$x$ and $y$"} <= drawn
+
+
+def test_the_range_rule_is_tight_at_its_edges() -> None:
+    """One step past each edge of the representable range is refused."""
+    with pytest.raises(Study, match="above 2\\^500"):
+        effects(yi=[0.1, 0.2, 0.0], sei=None, vi=[1.0, 2.0, np.nextafter(LIMIT, np.inf)])
+    with pytest.raises(Study, match="outside what double precision can pool for k = 3"):
+        # (a step of two spacings: 3 / nextafter(3 / LIMIT, 0) still rounds to LIMIT)
+        effects(yi=[0.1, 0.2, 0.0], sei=None, vi=[1.0, 2.0, 3.0 / LIMIT * (1 - 4e-16)])
+    with pytest.raises(Study, match="below 256 spacings"):
+        effects(yi=[1.0, 2.0, 3.0], sei=[np.nextafter(256 * np.spacing(1.0), 0), 0.2, 0.3])
+
+
+@pytest.mark.parametrize("test", ["knha", "adhoc"])
+def test_hartung_knapp_on_identical_effects(engine: str, test: str) -> None:
+    """knha is refused on every engine offering it (its SE is 0: metafor gave z = inf,
+    statsmodels and PyMARE a ZeroDivisionError); the ad hoc correction's SE never falls
+    below the Wald SE, so it is defined and the engines agree."""
+    if test not in mb.backends.get_backend(engine).tests:
+        pytest.skip(f"{engine} has no test={test!r}")
+    if test == "knha":
+        with pytest.raises(NotEstimableError, match="same estimate"):
+            mb.pool(identical(), "DL", engine, test=test)
+        # identical to within rounding (one spacing apart) is refused too
+        with pytest.raises(NotEstimableError, match="same estimate"):
+            mb.pool(identical(yi=[0.2, np.nextafter(0.2, 1), 0.2]), "DL", engine, test=test)
+        return
+    result = mb.pool(identical(), "DL", engine, test=test)
+    wald = mb.pool(identical(), "DL", engine, test="z")
+    # The ad hoc SE is max(HK SE, Wald SE) = the Wald SE here: same arithmetic, 1e-12.
+    assert result.se == pytest.approx(wald.se, rel=1e-12)
+    assert np.isfinite(result.p)
+
+
+def test_egger_refused_on_every_engine(engine: str) -> None:
+    """Equal SEs (1/SE collinear with the intercept) and identical effects (an exact fit)
+    are refused before any engine runs, whatever the engine would have returned."""
+    backend = mb.backends.get_backend(engine)
+    variants = [v for v in ("classic", "metafor-rma") if f"egger_{v}" in backend.features]
+    if not variants:
+        pytest.skip(f"{engine} has no Egger test")
+    for variant in variants:
+        with pytest.raises(NotEstimableError, match="same SE"):
+            mb.egger(equal_ses(), engine, variant)
+    if "classic" in variants:
+        with pytest.raises(NotEstimableError, match="same estimate"):
+            mb.egger(identical(), engine, "classic")
+
+
+def test_egger_is_scale_invariant_on_every_engine(engine: str) -> None:
+    """SEs ~1e-15 (variances 1e-30, inside the representable range): statsmodels' and
+    PythonMeta's OLS dropped 1/SE as collinear (bias 0, P 0.07); metabridge scales by a
+    power of two first (exact), so every engine gives the unit-scale answer."""
+    if "egger_classic" not in mb.backends.get_backend(engine).features:
+        pytest.skip(f"{engine} has no classic Egger test")
+    yi, sei = np.array([0.1, 0.5, 0.2, 0.3, 0.8]), np.array([0.1, 0.2, 0.3, 0.15, 0.25])
+    unit = mb.egger(mb.StudySet.from_effects(yi, sei=sei), engine)
+    tiny = mb.egger(mb.StudySet.from_effects(yi * 2.0**-50, sei=sei * 2.0**-50), engine)
+    # Scaling by 2^-50 is exact and undone exactly: the same arithmetic, so 1e-12.
+    assert tiny.bias == pytest.approx(unit.bias, rel=1e-12)
+    assert tiny.p == pytest.approx(unit.p, rel=1e-12)
+    assert re.search(r"scaled by 2\^5[0-9] first", tiny.how)
+
+
+def test_egger_on_equal_sample_sizes_is_refused() -> None:
+    need("metafor")
+    data = effects(yi=[0.1, 0.5, 0.2], n=[40, 40, 40])
+    with pytest.raises(NotEstimableError, match="same sample size"):
+        mb.egger(data, "metafor", predictor="ninv")
+
+
+def test_compare_lists_what_cannot_be_estimated() -> None:
+    """compare() keeps the z results and records the refused knha ones in ``skipped``."""
+    cmp = mb.compare(identical(), ("FE", "DL"), ["statsmodels"], tests=("z", "knha"))
+    assert set(cmp.table["test"]) == {"z"}
+    assert {(b, m) for b, m, _ in cmp.skipped} == {("statsmodels", "FE/knha"),
+                                                   ("statsmodels", "DL/knha")}
+
+
+def test_an_engine_se_of_zero_is_an_engine_error() -> None:
+    """assemble() refuses an engine's SE of 0 (it would give z = inf) naming the engine."""
+    from metabridge.backends.base import assemble
+    from metabridge.methods import METHODS
+
+    with pytest.raises(mb.EngineError, match=r"^metafor failed: returned SE = 0\.0"):
+        assemble(studies(), METHODS["FE"], 0.95, backend="metafor", engine_version="x",
+                 estimate=0.1, se=0.0, ci=(0.1, 0.1), tau2=0.0, q=0.0, weights=[1, 1, 1])
 
 
 def test_the_table_is_long_enough_and_ids_are_unique() -> None:
@@ -947,9 +1357,11 @@ no traceback from deep inside a library and no silently wrong number.
 MetabridgeError
 ├── InvalidStudyError        (also ValueError) study data: names study and field
 ├── InvalidArgumentError     (also ValueError) an argument outside its domain
-│   └── DataFileError        a data file that cannot be read as a table
-│       └── ReviewFileError  a Cochrane review file: names file, analysis and field
+│   ├── DataFileError        a data file that cannot be read as a table
+│   │   └── ReviewFileError  a Cochrane review file: names file, analysis and field
+│   └── OutputError          an output folder that cannot be written safely
 ├── InsufficientStudiesError (also ValueError) too few studies for the analysis
+├── NotEstimableError        (also ValueError) the data cannot identify the statistic
 ├── UnknownMethodError       (also ValueError) not one of the canonical methods
 ├── UnknownBackendError      (also ValueError) not a registered engine
 ├── UnsupportedMethodError   the engine lacks the method; names engines that have it
@@ -991,6 +1403,41 @@ labels are made unique as metafor does ('A', 'A' -> 'A.1', 'A.2'); and a column
 that was not named for the effects but is called like one metabridge derives
 (`yi`, `vi`, `sei`, `label`) or reads (`ratio`, `lower`, ...) is kept as a
 covariate called `<name>_column`.
+
+**The representable range.**  Pooling forms weights w = 1/v, the sums of w,
+w y, w y² and w² (DerSimonian-Laird's c, the likelihood's information) and the
+squares of such sums.  In double precision these stay finite and normal when every
+factor lies within 2^-512 .. 2^512 of 1 (the square roots of the largest double
+and of the smallest normal one).  Keeping 2^12 of that for the sums over k studies
+and the centring, a `StudySet` accepts a study when
+
+- v ≤ 2^500 (≈ 3.3e150), so that w² ≥ 2^-1000 stays a normal number;
+- k · max(1, 1/v) · max(1, |y|) ≤ 2^500, so that every sum and square stays below
+  2^1000 (for v = 1e-300 this is 3e300: refused; an SE of 1e-160 squares to the
+  subnormal 1e-320: refused);
+- √v ≥ 256 spacings of double at y (`numpy.spacing(|y|)`): the effect is stored
+  to within 1/512 of its SE and its CI spans about a thousand representable
+  numbers.  An effect known to better than ~5.7e-14 of its size (an optical-clock
+  frequency ratio, say) must be pooled as a difference from a reference value.
+
+Physical-constant data (estimates ≈ 6.626, SEs ≈ 1e-8), effects offset by 1e4 and
+variances spread over many orders of magnitude are well inside and are accepted
+(the `ACCEPTED` table of the same test file pins these and the rule's exact
+edges).  `simulate()` applies the same rule to its within-study variances.
+
+**Data that cannot identify a statistic** raise `NotEstimableError` on every
+engine, before any engine runs: Hartung-Knapp (`test='knha'`) when every study has
+the same estimate (its SE, √(Σw(y-μ)²/((k-1)Σw)), is 0; `test='adhoc'` is
+defined there), Egger's test when every SE is the same (1/SE is collinear with the
+intercept) or the regression fits every study exactly, Begg's test when every SE
+or every estimate is the same.  An engine that nevertheless returns an SE of 0
+raises `EngineError`.
+
+**Output folders.**  `metabridge reproduce --out DIR` checks every argument before
+any work and writes only files it can account for: it records each file it writes,
+with its SHA-256, in `DIR/.metabridge-manifest.json`, and replaces a file only if
+the manifest lists it and it is unchanged since (`--force` overrides).  Exit
+status: 0 all PASS, 1 a FAIL, 2 a usage or input/output error.
 
 The cases start from three valid studies A, B, C: ratios 2.0, 1.5, 0.8 with CIs
 1.0-4.0, 1.0-2.25, 0.5-1.28 (`from_ratios`), the same ratios with P = 0.01, 0.2,

@@ -17,6 +17,7 @@ import metabridge as mb
 from metabridge import plots
 from metabridge.errors import InvalidArgumentError
 from metabridge.figures import FigureFolder
+from metabridge.outputs import OutputFolder
 from metabridge.prisma import PrismaFlow
 
 
@@ -145,7 +146,7 @@ def test_prisma_counts_are_checked() -> None:
 
 
 def test_figure_folder_saves_png_and_svg_once(tmp_path, studies: mb.StudySet) -> None:
-    folder = FigureFolder(tmp_path / "figures")
+    folder = FigureFolder(OutputFolder(tmp_path))
     calls = []
 
     def draw() -> Figure:

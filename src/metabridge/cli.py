@@ -1,5 +1,11 @@
 """Command line: ``metabridge reproduce | backends | conventions | compare | pool | report |
-simulate``."""
+simulate``.
+
+Exit status: 0 when every check passes, 1 when a published number FAILs (or, with
+``--require-all``, an engine is missing), 2 on a usage or input/output error.
+Every argument is checked before any work is done; no command overwrites a file
+metabridge did not write (``--force`` overrides; see ``metabridge.outputs``).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .errors import InvalidArgumentError, MetabridgeError
+from .outputs import OutputFolder
 from .studies import RATIO_MEASURES
 
 if TYPE_CHECKING:
@@ -22,20 +29,53 @@ if TYPE_CHECKING:
     from .studies import StudySet
 
 
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_CODES = """\
+exit status:
+  0  every published number PASSes on every engine run
+  1  a number FAILs (or, with --require-all, a requested engine is not available)
+  2  usage or input/output error (bad argument, unwritable --out, a file metabridge
+     did not write in the way); nothing is computed or written
+"""
+
+
+def check_reproduce_args(args: argparse.Namespace) -> tuple[set[str], OutputFolder | None]:
+    """Check every argument of ``reproduce`` before any work: (formats, output folder).
+
+    Raises a MetabridgeError (exit status 2) for an unknown engine or format, and for
+    an output folder that cannot be written or holds files metabridge did not write.
+    """
+    from .backends import get_backend
+    from .reporting import check_formats, prepare_folder
+    from .reproduction_report import TABLES
+    from .revman.report import TABLES as REVIEW_TABLES
+
+    for name in args.backend or ():
+        get_backend(name)
+    formats = check_formats(args.format)
+    if args.out is None:
+        return formats, None
+    tables = TABLES if args.source is None else REVIEW_TABLES
+    return formats, prepare_folder(args.out, formats, tables, force=args.force)
+
+
 def _reproduce(args: argparse.Namespace) -> int:
     from .reproduce import reproduce
     from .reproduction_report import write_report
 
+    formats, folder = check_reproduce_args(args)
     if args.source is not None:
-        return _reproduce_review(args)
+        return _reproduce_review(args, formats, folder)
     run = reproduce(args.backend)
     print(f"Reproducing {run.source['citation']}")
     print("Per-study HRs are RECONSTRUCTED to fit the published summaries (the paper does not")
     print("publish them): see validation/reconstruct_ferritin.py and the README.\n")
-    return _show_and_report(run, args, write_report)
+    return _show_and_report(run, args, write_report, formats, folder)
 
 
-def _reproduce_review(args: argparse.Namespace) -> int:
+def _reproduce_review(
+    args: argparse.Namespace, formats: set[str], folder: OutputFolder | None
+) -> int:
     """``metabridge reproduce SOURCE``: a Cochrane review file's analyses on every engine."""
     from .revman import read_revman
     from .revman.report import write_review_report
@@ -47,21 +87,22 @@ def _reproduce_review(args: argparse.Namespace) -> int:
     print("Every number RevMan stored, recomputed with RevMan's settings on every engine that "
           "has the method;\nvalues at full precision, PASS within the tolerance of the format "
           "(see the report).\n")
-    return _show_and_report(run, args, write_review_report)
+    return _show_and_report(run, args, write_review_report, formats, folder)
 
 
-def _show_and_report(run: Any, args: argparse.Namespace,
-                     write: Callable[[Any, Path, set[str]], list[Path]]) -> int:
+def _show_and_report(
+    run: Any, args: argparse.Namespace, write: Callable[[Any, OutputFolder, set[str]], list[Path]],
+    formats: set[str], folder: OutputFolder | None,
+) -> int:
     """Print a reproduction's table and summary, write its report; the exit status."""
     print(run.table())
     print()
     print(run.summary())
-    if args.out is not None:
-        formats = {f.strip() for f in args.format.split(",") if f.strip()}
-        written = write(run, Path(args.out), formats)
-        print(f"\nReport written to {args.out}: " + ", ".join(p.name for p in written))
+    if folder is not None:
+        written = write(run, folder, formats)
+        print(f"\nReport written to {folder.path}: " + ", ".join(p.name for p in written))
     missing = bool(run.missing) and args.require_all
-    return 0 if run.passed and not missing else 1
+    return EXIT_PASS if run.passed and not missing else EXIT_FAIL
 
 
 def _backends(_: argparse.Namespace) -> int:
@@ -194,7 +235,7 @@ def _report(args: argparse.Namespace) -> int:
         _read_studies(args), args.out, method=args.method, backend=args.backend, by=args.by,
         test=args.test, level=args.level, labels=labels,
         favours=tuple(args.favours) if args.favours else FAVOURS, title=args.title,
-        formats=args.format.split(","), source=str(args.data))
+        formats=args.format.split(","), source=str(args.data), force=args.force)
     print(f"Report written to {args.out}: " + ", ".join(p.name for p in written))
     return 0
 
@@ -211,7 +252,8 @@ def _report_review(args: argparse.Namespace) -> int:
             f"{', '.join(given)} do(es) not apply to a RevMan file: its analyses carry their "
             "own data, subgroups and settings (choose analyses with --analysis)")
     written = report_review(read_revman(args.data), args.out, backend=args.backend,
-                            analyses=args.analysis, formats=args.format.split(","))
+                            analyses=args.analysis, formats=args.format.split(","),
+                            force=args.force)
     print(f"Report written to {args.out}: " + ", ".join(p.name for p in written))
     return 0
 
@@ -269,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="metabridge",
         description="One meta-analysis, every engine (statsmodels, PythonMeta, R metafor).",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -277,15 +320,21 @@ def build_parser() -> argparse.ArgumentParser:
         "engine",
         epilog=_example("metabridge reproduce --out report --backend metafor --backend "
                         "statsmodels\n  metabridge reproduce CD012345StatsDataOnly.rm5 "
-                        "--out report"),
+                        "--out report") + "\n\n" + EXIT_CODES,
+        description="Reproduce every published number on every engine and write a report "
+        "folder. metabridge never overwrites a file it did not write: it records what it "
+        "wrote in DIR/.metabridge-manifest.json and replaces only those files, unchanged "
+        "since (or anything, with --force).",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     rep.add_argument("source", nargs="?", default=None,
                      help="a Cochrane review file: RevMan 5 .rm5, RevMan 5 CSV export or "
                      "RevMan Web zip (default: the Cheng & Song 2025 paper)")
     rep.add_argument("--backend", action="append", default=None,
                      help="engine to run (repeatable; default: every registered engine)")
-    rep.add_argument("--out", default="metabridge-report",
-                     help="report folder (default: %(default)s)")
+    rep.add_argument("--out", default="metabridge-report", metavar="DIR",
+                     help="report folder, created if needed (default: %(default)s)")
+    rep.add_argument("--force", action="store_true",
+                     help="overwrite files in --out that metabridge did not write")
     rep.add_argument("--no-report", dest="out", action="store_const", const=None,
                      help="print the table only")
     rep.add_argument("--format", default="md,html,csv",
@@ -345,8 +394,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "RevMan 5 CSV export or RevMan Web zip (recognised by content)")
     _add_pooling_arguments(report_, one_backend=True)
     shown = report_.add_argument_group("report")
-    shown.add_argument("--out", default="metabridge-report",
-                       help="report folder (default: %(default)s)")
+    shown.add_argument("--out", default="metabridge-report", metavar="DIR",
+                       help="report folder, created if needed; files metabridge did not "
+                       "write are never replaced (default: %(default)s)")
+    shown.add_argument("--force", action="store_true",
+                       help="overwrite files in --out that metabridge did not write")
     shown.add_argument("--by", nargs="+", default=[], metavar="COLUMN",
                        help="columns to form subgroups (one forest plot and test each)")
     shown.add_argument("--group-label", action="append", metavar="COLUMN=TEXT",
@@ -395,14 +447,15 @@ def _show_warning(message: Warning | str, category: type[Warning], *_: object) -
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the command line; returns the exit status (0 PASS, 1 FAIL, 2 usage/I-O error)."""
+    args = build_parser().parse_args(argv)  # --help exits 0, a usage error 2 (argparse)
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         try:
             return int(args.run(args))
         except MetabridgeError as exc:
             print(f"metabridge: error: {exc}", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
 
 
 if __name__ == "__main__":  # pragma: no cover

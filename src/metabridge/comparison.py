@@ -18,9 +18,10 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from .arguments import finite_number
 from .backends.sanity import RTOL, pooled_effects, tau2_tolerance_abs, verify
 from .conventions import convention, recipe_for, recipe_keys, tau2_tolerance
-from .errors import UnexplainedDifferenceWarning
+from .errors import InvalidArgumentError, UnexplainedDifferenceWarning
 from .formatting import p_columns_as_text
 from .htmltables import block_html, table_html
 from .methods import METHODS
@@ -70,6 +71,9 @@ class Comparison:
 
     def pivot(self, quantity: str = "estimate") -> pd.DataFrame:
         """(method, test) x backend table of one statistic."""
+        if quantity not in STAT_FIELDS:
+            raise InvalidArgumentError(
+                f"quantity must be one of {', '.join(STAT_FIELDS)}, got {quantity!r}")
         return self.table.pivot(index=["method", "test"], columns="backend", values=quantity)
 
     def differences(self, tolerance: float = TOLERANCE) -> pd.DataFrame:
@@ -81,6 +85,7 @@ class Comparison:
         do (``check`` says how), or starts with "UNEXPLAINED" and says why; an
         :class:`UnexplainedDifferenceWarning` is then issued.
         """
+        tolerance = finite_number(tolerance, "tolerance", minimum=0.0)
         rows = []
         by_method: dict[tuple[str, str], list[PoolResult]] = {}
         for r in self.results:

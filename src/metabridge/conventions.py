@@ -217,8 +217,8 @@ CONVENTIONS: tuple[Convention, ...] = (
     Convention(
         "metafor.large_k", "metafor", ("k",),
         "rma() builds k x k weight and projection matrices, so memory grows with k^2 and "
-        "time with k^3: peak memory measured at 9.0 k x k double matrices for DL (652 MB at "
-        "k = 3000), 13.0 for REML (417 MB at k = 2000; 150 s), 25.5 for the REML subgroup "
+        "time with k^3: peak memory measured at 8.6 k x k double matrices for DL (620 MB at "
+        "k = 3000), 12.4 for REML (400 MB at k = 2000; 80 s), 23.9 for the REML subgroup "
         "model (validation/metafor_memory.py); issue 9 saw 22 GB for k = 20,000.",
         "Before each call metabridge estimates the peak (10 matrices, 16 for ML/REML/EB, 12 "
         "and 28 for the common-tau^2 subgroup model, plus 64 MB) and raises "

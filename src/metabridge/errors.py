@@ -54,6 +54,14 @@ class ReviewFileError(DataFileError):
         if field is not None:
             where.append(f"field {field!r}")
         super().__init__(f"{', '.join(where)}: {problem}")
+class OutputError(InvalidArgumentError):
+    """An output folder that cannot be written safely: a file, not writable, or holding
+    files metabridge did not write (it never overwrites those without ``force``)."""
+
+
+class NotEstimableError(MetabridgeError, ValueError):
+    """The data cannot identify the requested statistic (e.g. a Hartung-Knapp SE of 0
+    when every estimate is the same; Egger's intercept when every SE is the same)."""
 
 
 class InsufficientStudiesError(MetabridgeError, ValueError):

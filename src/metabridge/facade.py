@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
+
+from .arguments import flag, names
 from .backends import (
     REGISTRY,
     Backend,
@@ -23,12 +26,14 @@ from .errors import (
     EngineError,
     InsufficientStudiesError,
     InvalidArgumentError,
+    NotEstimableError,
     UnsupportedMethodError,
 )
 from .mantel_haenszel import FIXED_PART, undefined_reason
 from .methods import IV_METHODS, Method, canonical_method, canonical_test
 from .result import PoolResult
 from .studies import StudySet
+from .studies.checks import RESOLUTION
 
 
 def check_studyset(studies: object) -> StudySet:
@@ -39,14 +44,6 @@ def check_studyset(studies: object) -> StudySet:
             f"got {type(studies).__name__}"
         )
     return studies
-
-
-def _as_names(values: Iterable[str] | str, what: str) -> list[str]:
-    """A name or an iterable of names as a non-empty list (a lone string is one name)."""
-    names = [values] if isinstance(values, str) else list(values)
-    if not names:
-        raise InvalidArgumentError(f"compare needs at least one {what}")
-    return names
 
 
 def _check_studies(studies: StudySet, method: Method) -> None:
@@ -96,6 +93,31 @@ DEFAULT_METHOD = "REML"
 DEFAULT_BACKEND = "pymare"
 
 
+def unresolved_spread(values: np.ndarray) -> bool:
+    """True when ``values`` differ by less than 2^8 spacings of double at their size:
+    identical, or different only by rounding (the study model's resolution rule)."""
+    return bool(np.ptp(values) < RESOLUTION * np.spacing(np.max(np.abs(values))))
+
+
+def _check_test(studies: StudySet, test: str) -> None:
+    """Hartung-Knapp needs k >= 2 (t on k - 1 df) and effects that differ: its SE^2,
+    sum w (y - mu)^2 / ((k - 1) sum w), is 0 when every estimate is the same."""
+    if test == "z":
+        return
+    if studies.k < 2:
+        raise InsufficientStudiesError(
+            f"test={test!r} (t on k - 1 df) needs at least 2 studies, got k = {studies.k}; "
+            "use test='z'"
+        )
+    if test == "knha" and unresolved_spread(studies.yi):
+        raise NotEstimableError(
+            f"test='knha': every study has the same estimate ({float(studies.yi[0]):.6g}, to "
+            "within rounding), so the Hartung-Knapp SE, sqrt(sum w (y - mu)^2 / ((k - 1) sum "
+            "w)), is 0 and its t statistic and CI are undefined; use test='adhoc' (SE never "
+            "below the Wald SE; Knapp & Hartung 2003) or test='z'"
+        )
+
+
 def pool(
     studies: StudySet,
     method: str = DEFAULT_METHOD,
@@ -125,6 +147,7 @@ def resolve(
     test = canonical_test(test)
     level = check_level(level)
     _check_studies(studies, chosen)
+    _check_test(studies, test)
     engine = require_backend(backend)
     check_offers(engine, chosen, test, studies.k, studies.measure)
     return engine, chosen, level, test
@@ -182,22 +205,24 @@ def compare(
     conventions for the data.
     """
     check_studyset(studies)
+    harmonise = flag(harmonise, "harmonise")
+    level = check_level(level)
     chosen = [canonical_method(m) for m in (IV_METHODS if methods is None
-                                            else _as_names(methods, "method"))]
-    test_names = [canonical_test(t) for t in _as_names(tests, "test")]
-    names = available_backends() if backends is None else tuple(_as_names(backends, "backend"))
-    for name in names:
+                                            else names(methods, "method"))]
+    test_names = [canonical_test(t) for t in names(tests, "test")]
+    engines = available_backends() if backends is None else tuple(names(backends, "backend"))
+    for name in engines:
         get_backend(name)  # an unknown name raises UnknownBackendError before any pooling
     results: list[PoolResult] = []
     skipped: list[tuple[str, str, str]] = []
     failed: list[tuple[str, str, str]] = []
-    for name in names:
+    for name in engines:
         for method in chosen:
             for test in test_names:
                 given = studies.effects_only() if harmonise and method.needs is None else studies
                 try:
                     result = pool(given, method.name, name, level, test)
-                except UnsupportedMethodError as exc:
+                except (UnsupportedMethodError, NotEstimableError) as exc:
                     skipped.append((name, f"{method.name}/{test}", str(exc)))
                     continue
                 except EngineError as exc:

@@ -13,12 +13,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import matplotlib
 from matplotlib.figure import Figure
 
 from .document import FigureRef
+from .outputs import OutputFolder
 
 #: Pixels per inch of the PNG files.
 DPI = 130
@@ -43,22 +43,25 @@ class FigureCost:
 
 @dataclass
 class FigureFolder:
-    """A folder of figures; ``link`` is how the report links to it (relative path)."""
+    """Figures in the subfolder ``link`` of a report's :class:`OutputFolder` (``link`` is
+    also how the report links to them); every file is written through the folder, so
+    none replaces a file metabridge did not write."""
 
-    folder: Path
+    output: OutputFolder
     link: str = "figures"
     costs: list[FigureCost] = field(default_factory=list)
 
     def add(self, stem: str, caption: str, draw: Callable[[], Figure]) -> FigureRef:
         """Draw the figure once, write ``stem``.png and ``stem``.svg, return the reference."""
-        self.folder.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
         fig = draw()
         built = time.perf_counter()
-        fig.savefig(self.folder / f"{stem}.png", dpi=DPI, pil_kwargs=_PNG)
+        self.output.write(f"{self.link}/{stem}.png",
+                          lambda path: fig.savefig(path, dpi=DPI, pil_kwargs=_PNG))
         saved_png = time.perf_counter()
         with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": stem}):
-            fig.savefig(self.folder / f"{stem}.svg", metadata={"Date": None})
+            self.output.write(f"{self.link}/{stem}.svg",
+                              lambda path: fig.savefig(path, metadata={"Date": None}))
         saved_svg = time.perf_counter()
         self.costs.append(FigureCost(stem, built - start, saved_png - built, saved_svg - saved_png))
         return FigureRef(f"{self.link}/{stem}.png", f"{self.link}/{stem}.svg", caption)

@@ -8,7 +8,7 @@ whose counts are all known (each stage = the previous one minus those removed).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from .errors import InvalidArgumentError
@@ -49,7 +49,15 @@ class PrismaFlow:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> PrismaFlow:
-        """From a mapping (e.g. a TOML table); unknown keys are an error."""
+        """From a mapping (e.g. a TOML table); unknown and missing keys are an error."""
+        if not isinstance(data, Mapping):
+            raise InvalidArgumentError(
+                f"PRISMA counts must be a mapping, got {type(data).__name__}")
+        required = [f.name for f in fields(cls)
+                    if f.default is MISSING and f.default_factory is MISSING]
+        missing = [name for name in required if name not in data]
+        if missing:
+            raise InvalidArgumentError(f"PRISMA counts need {missing}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

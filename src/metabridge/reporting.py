@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ from .facade import DEFAULT_BACKEND, DEFAULT_METHOD
 from .figures import FigureFolder
 from .formatting import format_p, p_value
 from .methods import canonical_method
+from .outputs import OutputFolder
 from .plots.common import measure_name, readable, study_intervals
 from .plots.forest_plot import FAVOURS, WEIGHTS_NOTE, default_title
 from .result import STAT_FIELDS, PoolResult
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
 
 #: Report formats and the files they write.
 FORMATS = {"md": "report.md", "html": "report.html", "csv": "numbers.csv"}
+#: The report's subfolder of figures (PNG + SVG).
+FIGURES = "figures"
 
 
 @dataclass(frozen=True)
@@ -424,41 +428,47 @@ def describe(spec: ReportSpec) -> str:
             f"{spec.backend}; engines side by side: {engines}.")
 
 
-def check_formats(formats: Iterable[str]) -> set[str]:
-    chosen = {f.strip().lower() for f in formats if f.strip()}
+def check_formats(formats: str | Iterable[str]) -> set[str]:
+    """The report formats asked for ("md,html" or an iterable), or InvalidArgumentError."""
+    names = formats.split(",") if isinstance(formats, str) else formats
+    chosen = {str(f).strip().lower() for f in names if str(f).strip()}
     unknown = chosen - set(FORMATS)
     if unknown or not chosen:
-        raise InvalidArgumentError(f"unknown report formats {sorted(unknown)}; use "
-                                   f"{', '.join(FORMATS)}")
+        raise InvalidArgumentError(
+            f"report formats must be among {', '.join(FORMATS)} (comma separated), got "
+            f"{', '.join(sorted(unknown)) if unknown else 'none'}")
     return chosen
 
 
-def prepare_folder(out: str | Path) -> Path:
-    """The report folder, created if needed; an existing file there is an error."""
-    folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise InvalidArgumentError(f"--out {str(out)!r} is a file, not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InvalidArgumentError(f"cannot create the report folder {str(out)!r}: {exc}") from exc
+def prepare_folder(
+    out: str | PathLike[str] | OutputFolder, formats: set[str], tables: Iterable[str] = (),
+    *, force: bool = False,
+) -> OutputFolder:
+    """The report folder, checked before any work (:meth:`OutputFolder.check`): it can be
+    written, and no file the report writes (``FORMATS``, the CSV ``tables``, figures/)
+    would replace one metabridge did not write (``force`` overrides)."""
+    folder = out if isinstance(out, OutputFolder) else OutputFolder(out, force=force)
+    files = [FORMATS[f] for f in sorted(formats)] + (list(tables) if "csv" in formats else [])
+    folder.check(files, subfolders=[FIGURES] if formats & {"md", "html"} else [])
     return folder
 
 
-def write_folder(folder: Path, doc: Document, numbers: pd.DataFrame, formats: set[str],
+def figure_folder(folder: OutputFolder, formats: set[str]) -> FigureFolder | None:
+    """Where the figures go (none for a CSV-only report)."""
+    return FigureFolder(folder, FIGURES) if formats & {"md", "html"} else None
+
+
+def write_folder(folder: OutputFolder, doc: Document, numbers: pd.DataFrame, formats: set[str],
                  csv: Mapping[str, pd.DataFrame] | None = None) -> list[Path]:
     """Write report.md / report.html / numbers.csv (and the extra CSV tables) into ``folder``."""
     written: list[Path] = []
     if "csv" in formats:
         for name, frame in {FORMATS["csv"]: numbers, **(csv or {})}.items():
-            frame.to_csv(folder / name, index=False)
-            written.append(folder / name)
+            written.append(folder.write(name, lambda path, f=frame: f.to_csv(path, index=False)))
     if "md" in formats:
-        (folder / FORMATS["md"]).write_text(doc.markdown(), encoding="utf-8")
-        written.append(folder / FORMATS["md"])
+        written.append(folder.write_text(FORMATS["md"], doc.markdown()))
     if "html" in formats:
-        (folder / FORMATS["html"]).write_text(doc.html(), encoding="utf-8")
-        written.append(folder / FORMATS["html"])
+        written.append(folder.write_text(FORMATS["html"], doc.html()))
     return written
 
 
@@ -477,6 +487,7 @@ def report(
     engines: Iterable[str] | None = None,
     formats: Iterable[str] = ("md", "html", "csv"),
     source: str = "",
+    force: bool = False,
 ) -> list[Path]:
     """Write the full report of ``studies`` into the folder ``out``; return the files written.
 
@@ -486,21 +497,21 @@ def report(
     with Egger's and Begg's tests, and every installed engine side by side with
     each difference and the convention that explains it.  HTML (readable on a
     phone), Markdown, ``numbers.csv`` (every number, long format) and
-    ``studies.csv``; figures as PNG and SVG in ``out/figures``.
+    ``studies.csv``; figures as PNG and SVG in ``out/figures``.  No file metabridge did
+    not write is replaced (``force=True`` overrides; see :class:`OutputFolder`).
     """
     spec = ReportSpec(studies, method, backend, test, level, tuple(
         [by] if isinstance(by, str) else by), dict(labels or {}), tuple(favours),
         engines=None if engines is None else tuple(engines))
     chosen = check_formats(formats)
-    suite = spec.suite()
-    suite.pooled()  # a bad method, backend, test or level fails before any file is made
-    folder = prepare_folder(out)
+    folder = prepare_folder(out, chosen, ["studies.csv"], force=force)
+    spec.suite().pooled()  # a bad method, backend, test or level fails before any file is made
     doc = Document(title or f"Meta-analysis: {measure_name(studies.measure).lower()}, "
                    f"k = {studies.k}")
     doc.para(describe(spec) + (f" Data: {source}." if source else ""))
-    figures = FigureFolder(folder / "figures") if chosen & {"md", "html"} else None
+    figures = figure_folder(folder, chosen)
     numbers = NumberLog()
-    add_analysis(doc, spec, figures, numbers, suite=suite)
+    add_analysis(doc, spec, figures, numbers)
     return write_folder(folder, doc, numbers.frame(), chosen, {"studies.csv": studies.to_frame()})
 
 
@@ -512,30 +523,32 @@ def report_review(
     analyses: Iterable[str] | None = None,
     engines: Iterable[str] | None = None,
     formats: Iterable[str] = ("md", "html", "csv"),
+    force: bool = False,
 ) -> list[Path]:
     """The full report of each analysis of a Cochrane review file (default: every one).
 
     Each analysis is pooled as RevMan pooled it (its method and model, its confidence
     level, its subgroups, its "favours" labels); where ``backend`` lacks RevMan's method
     (e.g. Mantel-Haenszel) the first installed engine that has it runs the analysis,
-    and the report says so.
+    and the report says so.  No file metabridge did not write is replaced unless
+    ``force`` (see :class:`OutputFolder`).
     """
     from .backends import supporting
     from .revman.report import spec_of
     from .revman.reproduce import rerun
 
     chosen = check_formats(formats)
+    folder = prepare_folder(out, chosen, ["analyses.csv"], force=force)
     ids = [a.id for a in review]
     unknown = [str(a) for a in analyses or () if str(a) not in ids]
     if unknown:
         raise InvalidArgumentError(f"no analysis {unknown} in {review.path}; analyses: {ids}")
     wanted = [review[str(a)] for a in analyses] if analyses is not None else list(review)
     names = None if engines is None else tuple(engines)
-    folder = prepare_folder(out)
     doc = Document(f"Meta-analyses of {review.title}")
     doc.para(f"Source: {review.path} ({review.format}); {len(wanted)} of {len(review)} "
              "analyses, each pooled with RevMan's settings.")
-    figures = FigureFolder(folder / "figures") if chosen & {"md", "html"} else None
+    figures = figure_folder(folder, chosen)
     numbers = NumberLog()
     for analysis in wanted:
         doc.heading(f"Analysis {analysis.title}", 2)

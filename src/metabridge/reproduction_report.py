@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from os import PathLike
 from pathlib import Path
 
 import pandas as pd
@@ -23,11 +24,13 @@ from . import datasets, plots
 from .document import Document
 from .figures import FigureFolder
 from .formatting import p_value
+from .outputs import OutputFolder
 from .reporting import (
     NumberLog,
     ReportSpec,
     add_analysis,
     check_formats,
+    figure_folder,
     prepare_folder,
     write_folder,
 )
@@ -163,13 +166,24 @@ def build(run: Reproduction, figures: FigureFolder | None, numbers: NumberLog) -
     return doc
 
 
-def write_report(run: Reproduction, out: Path, formats: Iterable[str]) -> list[Path]:
-    """Write the report folder; return the files written (figures not listed)."""
+#: The reproduction's CSV table beside numbers.csv.
+TABLES = ("targets.csv",)
+
+
+def write_report(
+    run: Reproduction, out: str | PathLike[str] | OutputFolder, formats: Iterable[str],
+    *, force: bool = False,
+) -> list[Path]:
+    """Write the report folder; return the files written (figures not listed).
+
+    ``out`` is checked first (:func:`prepare_folder`): no file metabridge did not
+    write is replaced unless ``force``.
+    """
     chosen = check_formats(formats)
-    folder = prepare_folder(out)
-    figures = FigureFolder(folder / "figures") if chosen & {"md", "html"} else None
+    folder = prepare_folder(out, chosen, TABLES, force=force)
+    figures = figure_folder(folder, chosen)
     numbers = NumberLog()
     doc = build(run, figures, numbers)
     every = pd.concat([numbers.frame(), numbers_frame(run)]) if run.backends else numbers.frame()
     every = every.drop_duplicates(subset=list(NumberLog.COLUMNS[:-1]), keep="first")
-    return write_folder(folder, doc, every, chosen, {"targets.csv": run.frame()})
+    return write_folder(folder, doc, every, chosen, {TABLES[0]: run.frame()})

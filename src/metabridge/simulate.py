@@ -19,11 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .arguments import finite_number, flag, names, random_generator, whole_number
 from .backends import available_backends, get_backend, require_backend, supporting
 from .backends.base import Backend
 from .conversions import check_level
-from .errors import InvalidArgumentError, UnsupportedMethodError
+from .errors import InvalidArgumentError, InvalidStudyError, UnsupportedMethodError
 from .methods import Method, canonical_method, canonical_test
+from .studies.checks import check_representable
 
 VarianceSpec = Sequence[float] | np.ndarray | Callable[[np.random.Generator, int, int], np.ndarray]
 #: Replicates per engine call; each chunk is one call (one R call for metafor).
@@ -32,6 +34,7 @@ CHUNK = 2000
 
 def uniform_variances(low: float = 0.01, high: float = 0.2) -> Callable[..., np.ndarray]:
     """Within-study variances drawn independently from Uniform(low, high)."""
+    low, high = finite_number(low, "low"), finite_number(high, "high")
     if not 0 < low < high:
         raise InvalidArgumentError(f"need 0 < low < high, got {low}, {high}")
 
@@ -42,16 +45,35 @@ def uniform_variances(low: float = 0.01, high: float = 0.2) -> Callable[..., np.
     return draw
 
 
-def _variances(spec: VarianceSpec, rng: np.random.Generator, reps: int, k: int) -> np.ndarray:
-    if callable(spec):
-        v = np.asarray(spec(rng, reps, k), dtype=float)
-    else:
-        v = np.broadcast_to(np.asarray(spec, dtype=float), (reps, k)).copy()
+def _variances(
+    spec: VarianceSpec, rng: np.random.Generator, reps: int, k: int, tau2: float,
+    true_effect: float,
+) -> np.ndarray:
+    wrong = (f"within_variances must give {reps} x {k} finite positive variances "
+             f"(a length-{k} sequence, or a callable (rng, reps, k) -> array)")
+    if isinstance(spec, bool | str | bytes):
+        raise InvalidArgumentError(f"{wrong}, got {spec!r}")
+    try:
+        if callable(spec):
+            v = np.asarray(spec(rng, reps, k), dtype=float)
+        else:
+            v = np.broadcast_to(np.asarray(spec, dtype=float), (reps, k)).copy()
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(f"{wrong} ({exc})") from None
     if v.shape != (reps, k) or not np.all(np.isfinite(v)) or np.any(v <= 0):
+        raise InvalidArgumentError(wrong)
+    # The study model's representable range, at the extreme variances and the largest
+    # effect the draws can plausibly reach (10 SD from the true effect).
+    extremes = np.array([v.min(), v.max()])
+    effects = abs(true_effect) + 10.0 * np.sqrt(tau2 + extremes)
+    try:
+        check_representable(effects, extremes, ("smallest", "largest"), "within_variances",
+                            k=k)
+    except InvalidStudyError as exc:
         raise InvalidArgumentError(
-            f"within_variances must give {reps} x {k} finite positive variances "
-            f"(a length-{k} sequence, or a callable (rng, reps, k) -> array)"
-        )
+            f"within_variances, tau2 and true_effect: the {exc.study} variance, with effects "
+            f"as large as |true_effect| + 10 SD: {exc.problem}"
+        ) from None
     return v
 
 
@@ -128,16 +150,17 @@ def simulate(
     differences are reported in ``Simulation.cross_check``.  ``seed`` makes the
     whole run reproducible (numpy Generator).
     """
-    if int(k) < 2 or int(reps) < 1:
-        raise InvalidArgumentError(f"need k >= 2 and reps >= 1, got k = {k}, reps = {reps}")
-    if tau2 < 0:
-        raise InvalidArgumentError(f"tau2 must be >= 0, got {tau2}")
-    k, reps, level = int(k), int(reps), check_level(level)
-    chosen = [canonical_method(m) for m in methods]
-    test_names = [canonical_test(t) for t in tests]
+    k, reps = whole_number(k, "k", 2), whole_number(reps, "reps", 1)
+    cross_check = whole_number(cross_check, "cross_check", 0)
+    tau2 = finite_number(tau2, "tau2", minimum=0.0)
+    true_effect = finite_number(true_effect, "true_effect")
+    level, progress = check_level(level), flag(progress, "progress")
+    chosen = [canonical_method(m) for m in names(methods, "method")]
+    test_names = [canonical_test(t) for t in names(tests, "test")]
+    rng = random_generator(seed)
     if backends is None:
         backends = ("pymare",) if "pymare" in available_backends() else ("statsmodels",)
-    engines = [require_backend(b) for b in backends]
+    engines = [require_backend(b) for b in names(backends, "backend")]
     for method in chosen:
         if method.needs is not None:
             raise InvalidArgumentError(
@@ -151,7 +174,6 @@ def simulate(
                     method.name, engine.name, supporting(method.name, installed_only=True)
                 )
 
-    rng = np.random.default_rng(seed)
     y, v = draw_normal(rng, reps, k, tau2, true_effect, within_variances)
     jobs = [(e, m, t) for e in engines for m in chosen for t in test_names if t in e.tests]
     bar = _progress(total=len(jobs) * reps, enabled=progress)
@@ -172,7 +194,8 @@ def draw_normal(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(y, v), reps x k: v from ``within_variances``, then theta = mu + tau z1 and
     y = theta + sqrt(v) z2, drawn from ``rng`` in that order."""
-    v = _variances(within_variances or uniform_variances(), rng, reps, k)
+    spec = uniform_variances() if within_variances is None else within_variances
+    v = _variances(spec, rng, reps, k, tau2, mu)
     theta = mu + math.sqrt(tau2) * rng.standard_normal((reps, k))
     return theta + np.sqrt(v) * rng.standard_normal((reps, k)), v
 

@@ -8,14 +8,21 @@ own pooling calls; the result's ``how`` says which.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 
 from ..backends import REGISTRY, Backend, get_backend, require_backend
 from ..conversions import check_level
 from ..diagnostics import EGGER_PREDICTORS, SAMPLE_SIZE_PREDICTORS
-from ..errors import InsufficientStudiesError, InvalidArgumentError, UnsupportedMethodError
-from ..facade import DEFAULT_BACKEND, DEFAULT_METHOD, check_studyset, resolve
+from ..errors import (
+    InsufficientStudiesError,
+    InvalidArgumentError,
+    NotEstimableError,
+    UnsupportedMethodError,
+)
+from ..facade import DEFAULT_BACKEND, DEFAULT_METHOD, check_studyset, resolve, unresolved_spread
 from ..methods import canonical_method
 from ..result import PoolResult
 from ..studies import StudySet
@@ -60,8 +67,11 @@ def exclude(
     backend: str = DEFAULT_BACKEND,
     level: float = 0.95,
 ) -> PoolResult:
-    """Sensitivity analysis: pool without the named studies."""
-    names = [labels] if isinstance(labels, str) else list(labels)
+    """Sensitivity analysis: pool without the named studies (one label or several)."""
+    names = list(labels) if pd.api.types.is_list_like(labels) and not isinstance(
+        labels, dict) else [labels]
+    if not names:
+        raise InvalidArgumentError("exclude needs at least one study label")
     kept = check_studyset(studies).drop(*names)
     engine, chosen, level, _ = resolve(kept, method, backend, level)
     return engine.pool(kept, chosen, level)
@@ -128,19 +138,36 @@ def egger(
     if check_studyset(studies).k < 3:
         raise InsufficientStudiesError(f"Egger's test needs k >= 3 studies, got {studies.k}")
     engine = _engine_with(backend, f"egger_{variant}", f"Egger test ({variant})")
-    if predictor == "sei":
-        return engine.egger(studies, variant)
-    if "egger_sample_size" not in engine.features:
+    if predictor != "sei" and "egger_sample_size" not in engine.features:
         raise UnsupportedMethodError(f"Egger test with predictor {predictor!r}", engine.name,
                                      _with_feature("egger_sample_size"))
     sizes = _sample_sizes(studies, n) if predictor in SAMPLE_SIZE_PREDICTORS else None
-    return engine.egger(studies, variant, predictor=predictor, ni=sizes)
+    _check_egger(studies, variant, predictor, EGGER_PREDICTORS[predictor](studies.vi, sizes))
+    if predictor != "sei":
+        return engine.egger(studies, variant, predictor=predictor, ni=sizes)
+    scaled, exponent = _unit_scaled(studies)
+    result = engine.egger(scaled, variant)
+    if exponent == 0:
+        return result
+    return replace(result, how=f"{result.how}; effects and SEs scaled by 2^{-exponent} first "
+                   "(exact: the test is scale-invariant; OLS engines drop 1/SE as collinear "
+                   "with the intercept at extreme scales)")
 
 
 def begg(studies: StudySet, backend: str = "metafor") -> BeggTest:
     """Begg & Mazumdar (1994) rank correlation test (metafor ``ranktest``)."""
     if check_studyset(studies).k < 3:
         raise InsufficientStudiesError(f"Begg's test needs k >= 3 studies, got {studies.k}")
+    if unresolved_spread(studies.sei):
+        raise NotEstimableError(
+            f"Begg's test: every study has the same SE ({float(studies.sei[0]):.6g}), so the "
+            "variances are all tied and Kendall's tau between effect and variance is undefined"
+        )
+    if unresolved_spread(studies.yi):
+        raise NotEstimableError(
+            f"Begg's test: every study has the same estimate ({float(studies.yi[0]):.6g}), so "
+            "the standardised effects are all 0 (ties) and their ranks are rounding noise"
+        )
     return _engine_with(backend, "begg", "Begg rank test").begg(studies)
 
 
@@ -187,6 +214,65 @@ def _sample_sizes(studies: StudySet, column: str) -> np.ndarray:
     require(sizes <= 0, studies.labels, column,
             lambda i: f"a sample size must be > 0, got {float(sizes[i])}")
     return sizes
+
+
+#: Egger's predictor must vary by more than sqrt(eps) ~ 1.5e-8 of its size: the
+#: intercept's rounding error grows as eps / (relative spread), so at least half the
+#: digits of double precision are left.
+EGGER_MIN_SPREAD = 2.0**-26
+#: A residual below 2^8 eps of the response's size is rounding, not data.
+RESIDUAL_ROUNDING = 2.0**8 * float(np.finfo(float).eps)
+#: SEs whose median lies beyond 2^+-8 are scaled to about 1 before an Egger test.
+EGGER_SCALE_RANGE = 8
+
+
+def _check_egger(
+    studies: StudySet, variant: EggerVariant, predictor: str, x: np.ndarray
+) -> None:
+    """Refuse an Egger test the data cannot identify (every engine, before any fit):
+    a predictor ``x`` that does not vary is collinear with the intercept; in the
+    classic test (weighted least squares of y on 1 and x, weights 1/v, with the
+    residual variance as scale) an exact fit leaves no residual variance."""
+    if np.ptp(x) <= EGGER_MIN_SPREAD * np.max(np.abs(x)):
+        what = "SE" if predictor in ("sei", "vi") else "sample size"
+        shown = float(studies.sei[0]) if what == "SE" else float(np.ravel(x)[0])
+        raise NotEstimableError(
+            f"Egger's test: every study has the same {what} ({shown:.6g}, to within "
+            f"{EGGER_MIN_SPREAD:.2g} of its size), so the predictor ({predictor}) is collinear "
+            "with the intercept and Egger's intercept cannot be estimated"
+        )
+    if variant != "classic":
+        return
+    root_w = 1.0 / studies.sei
+    z = studies.yi * root_w
+    design = np.column_stack([root_w, x * root_w / np.max(np.abs(x))])
+    beta = np.linalg.lstsq(design, z, rcond=None)[0]
+    residual = float(np.linalg.norm(z - design @ beta))
+    if residual <= RESIDUAL_ROUNDING * float(np.linalg.norm(z)):
+        same = unresolved_spread(studies.yi)
+        raise NotEstimableError(
+            "Egger's test: "
+            + (f"every study has the same estimate ({float(studies.yi[0]):.6g}), so " if same
+               else "")
+            + f"the weighted regression of y on {predictor} passes through every study "
+            "(residual variance 0 to within rounding): the SE of Egger's coefficient is 0 and "
+            "its t statistic is undefined"
+        )
+
+
+def _unit_scaled(studies: StudySet) -> tuple[StudySet, int]:
+    """``studies`` with effects and SEs divided by 2^e (exact), e the power of two nearest
+    the median SE, when e is beyond +-EGGER_SCALE_RANGE; else ``studies`` and 0.
+
+    Egger's test (classic and metafor-rma, predictor SE) is scale-invariant, but
+    statsmodels' and PythonMeta's OLS treat 1/SE ~ 1e15 as collinear with the intercept
+    and return an intercept of 0 (P 0.07 where the exact answer is 0.15)."""
+    exponent = int(np.round(np.log2(np.median(studies.sei))))
+    if abs(exponent) <= EGGER_SCALE_RANGE:
+        return studies, 0
+    factor = 2.0 ** -exponent
+    return StudySet.from_effects(studies.yi * factor, vi=studies.vi * factor * factor,
+                                 labels=list(studies.labels), measure=studies.measure), exponent
 
 
 def _with_feature(feature: str) -> tuple[str, ...]:

@@ -26,14 +26,25 @@ REGISTRY: dict[str, str] = {
 }
 
 
-@cache
 def get_backend(name: str) -> Backend:
     """The adapter registered as ``name`` (case-insensitive); not yet probed."""
-    key = str(name).strip().lower()
+    if not isinstance(name, str):
+        raise UnknownBackendError(
+            f"backend must be one engine's name such as 'metafor', got {name!r}"
+            + (" (to run several engines use compare(studies, backends=[...]))"
+               if isinstance(name, list | tuple) else "")
+        )
+    key = name.strip().lower()
     if key not in REGISTRY:
         raise UnknownBackendError(
             f"unknown backend {name!r}; registered: {', '.join(REGISTRY)}"
         )
+    return _adapter(key)
+
+
+@cache
+def _adapter(key: str) -> Backend:
+    """One adapter instance per engine."""
     module, cls = REGISTRY[key].split(":")
     return getattr(import_module(module), cls)()
 

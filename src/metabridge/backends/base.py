@@ -39,6 +39,7 @@ from ..analyses.types import (
     Tau2Rule,
     TrimAndFill,
 )
+from ..errors import EngineError
 from ..methods import Method
 from ..result import PoolResult
 from ..studies import StudySet
@@ -247,6 +248,9 @@ def assemble(
     (convention ``metabridge.stable_q``).  ``fit_stats`` is what the engine reports
     about the fit (see :class:`PoolResult`), passed on as given.
     """
+    if not se > 0:  # a zero SE would give an infinite z or t, a NaN one no test at all
+        raise EngineError(backend, f"returned SE = {se} for the pooled {method.name} estimate "
+                          f"(test={test!r}); an SE must be > 0 for a z or t statistic and a CI")
     k = len(studies.labels)
     df = k - 1 if q_df is None else q_df
     derived: set[str] = set(computed_here)

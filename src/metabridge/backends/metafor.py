@@ -85,12 +85,12 @@ _VECTOR_FIELDS = frozenset({"weights", "warnings", "estimates", "ses", "tau2s", 
 METAFOR_MIN_LEVEL = 0.01
 
 # Memory (convention "metafor.large_k").  rma() builds k x k weight and projection
-# matrices; the peak resident memory of one fit above a warmed-up R, measured with
+# matrices; the peak resident memory of one fit, measured with
 # validation/metafor_memory.py (R 4.2.2, metafor 3.8-1), in k x k double matrices
-# (8 k^2 bytes): FE 6.0 and DL 9.0 at k = 3000 (433 and 652 MB); REML 13.0 and EB
-# 13.0 at k = 2000 (417 MB), ML 11.0 at k = 1500 (16.1 for REML at k = 1000, where R's
-# own working set still shows); the mixed-effects subgroup model (mods = ~ factor(group))
-# 11.1 with DL at k = 2000 and 25.5 with REML at k = 1000.  The estimate rounds these up.
+# (8 k^2 bytes): FE 5.7 and DL 8.6 at k = 3000 (413 and 620 MB); REML 12.4 and
+# EB 12.4 at k = 2000, ML 11.6 at k = 1500 (up to 16.3 at k = 1000, where R's own
+# working set still shows); the mixed-effects subgroup model (mods = ~ factor(group))
+# 10.6 with DL and 23.9 with REML at k = 2000.  The estimate rounds these up.
 #: Likelihood estimators (Fisher scoring on k x k matrices): the larger budget.
 LIKELIHOOD = frozenset({"ML", "REML", "EB"})
 #: k x k double matrices budgeted per model: (other estimators, LIKELIHOOD).

@@ -9,6 +9,8 @@
 - :func:`baujat`: Baujat plot from :func:`metabridge.influence` diagnostics.
 
 All functions return a :class:`matplotlib.figure.Figure` (no pyplot state).
+Every text is drawn literally: a ``$`` in a study label or title is a dollar sign,
+never matplotlib mathtext (``"$\\alpha^$"`` would otherwise fail to draw).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from matplotlib.axes import Axes
@@ -21,6 +21,8 @@ from ..studies import RATIO_MEASURES, StudySet
 from .common import (
     DIAMOND,
     SQUARE,
+    check_figure_inputs,
+    literal_text,
     log_ticks,
     measure_name,
     pooled_center,
@@ -133,6 +135,7 @@ def default_title(overall: PoolResult) -> str:
     return f"{measure_name(overall.measure)}, {model}{test}; engine: {overall.backend}"
 
 
+@literal_text
 def forest(
     studies: StudySet,
     overall: PoolResult,
@@ -153,9 +156,8 @@ def forest(
     weight is its weight in the fit that drew its subgroup's diamond
     (:meth:`SubgroupAnalysis.study_weights`); the plot says so.
     """
-    if tuple(overall.labels) != tuple(studies.labels):
-        raise InvalidArgumentError("overall must be the pooled result of these studies")
-    if len(favours) != 2:
+    check_figure_inputs(studies, overall, subgroups)
+    if isinstance(favours, str) or not isinstance(favours, Sequence) or len(favours) != 2:
         raise InvalidArgumentError(f"favours needs two labels (left, right), got {favours!r}")
     heading = group_label or (readable(subgroups.by) if subgroups is not None else "")
     rows = _layout(studies, overall, subgroups, heading)
@@ -166,7 +168,7 @@ def forest(
     plot_x = ci_x + _GAP
     width = plot_x + _PLOT_W + _RIGHT
     if subgroups is not None:
-        per_line = int((plot_x - _LEFT) / (_CHAR * 8 / 9))  # beside the plot, not over it
+        per_line = int((width - 2 * _LEFT) / (_CHAR * 8 / 9))
         rows += [_Row("text", line) for line in textwrap.wrap(WEIGHTS_NOTE, per_line)]
     n = len(rows) + 1
     title = default_title(overall) if title is None else title

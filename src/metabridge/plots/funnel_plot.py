@@ -11,9 +11,10 @@ from matplotlib.ticker import FixedLocator, NullLocator
 from ..conversions import normal_quantile
 from ..result import PoolResult
 from ..studies import StudySet
-from .common import SQUARE, log_ticks, measure_name
+from .common import SQUARE, check_figure_inputs, literal_text, log_ticks, measure_name
 
 
+@literal_text
 def funnel(
     studies: StudySet, result: PoolResult, *, title: str | None = None, level: float = 0.95
 ) -> Figure:
@@ -21,6 +22,7 @@ def funnel(
 
     ``title`` defaults to the measure and the pooled fit drawn ("" for none).
     """
+    check_figure_inputs(studies, result)
     z = normal_quantile(level)
     se = studies.sei
     top = float(se.max()) * 1.1

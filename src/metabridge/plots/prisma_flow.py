@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch, Rectangle
 
 from ..prisma import PrismaFlow
-from .common import SQUARE
+from .common import SQUARE, literal_text
 
 _MAIN_X, _MAIN_W = 1.1, 4.2
 _SIDE_X, _SIDE_W = 6.0, 3.8
@@ -47,6 +47,7 @@ def check_prisma(flow: PrismaFlow | Mapping[str, Any]) -> PrismaFlow:
     return flow
 
 
+@literal_text
 def prisma(flow: PrismaFlow | Mapping[str, Any], *, title: str | None = None) -> Figure:
     """PRISMA 2020 flow diagram; counts the source does not give say so."""
     flow = check_prisma(flow)

@@ -6,6 +6,7 @@ that were checked."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from os import PathLike
 from pathlib import Path
 
 import pandas as pd
@@ -13,11 +14,13 @@ import pandas as pd
 from ..document import Document
 from ..errors import MetabridgeError
 from ..figures import FigureFolder
+from ..outputs import OutputFolder
 from ..reporting import (
     NumberLog,
     ReportSpec,
     add_analysis,
     check_formats,
+    figure_folder,
     prepare_folder,
     write_folder,
 )
@@ -115,13 +118,20 @@ def build(run: ReviewReproduction, figures: FigureFolder | None,
     return doc
 
 
-def write_review_report(run: ReviewReproduction, out: Path,
-                        formats: Iterable[str]) -> list[Path]:
-    """Write the report folder; return the files written (figures not listed)."""
+#: The review reproduction's CSV tables beside numbers.csv.
+TABLES = ("checks.csv", "analyses.csv")
+
+
+def write_review_report(
+    run: ReviewReproduction, out: str | PathLike[str] | OutputFolder, formats: Iterable[str],
+    *, force: bool = False,
+) -> list[Path]:
+    """Write the report folder; return the files written (figures not listed).  No file
+    metabridge did not write is replaced unless ``force`` (see :class:`OutputFolder`)."""
     chosen = check_formats(formats)
-    folder = prepare_folder(out)
-    figures = FigureFolder(folder / "figures") if chosen & {"md", "html"} else None
+    folder = prepare_folder(out, chosen, TABLES, force=force)
+    figures = figure_folder(folder, chosen)
     numbers = NumberLog()
     doc = build(run, figures, numbers)
     return write_folder(folder, doc, numbers.frame(), chosen,
-                        {"checks.csv": run.frame(), "analyses.csv": run.review.to_frame()})
+                        dict(zip(TABLES, (run.frame(), run.review.to_frame()), strict=True)))

@@ -1,4 +1,28 @@
-"""Boundary checks of study-level input: every failure names the study and the field."""
+"""Boundary checks of study-level input: every failure names the study and the field.
+
+The representable range (:func:`check_representable`).  Pooling forms weights
+w = 1/v, the sums of w, w y, w y^2 and w^2 (DerSimonian-Laird's c, the
+likelihood's information) and squares of those sums ((sum w)^2, (sum w y)^2).
+In IEEE double precision these stay finite and normal when every factor lies
+within 2^-512 .. 2^512 of 1 (the square root of the largest double, 2^1024, and
+of the smallest normal one, 2^-1022).  metabridge keeps 2^12 of that for the sums
+over k studies and the centring, and accepts a study when
+
+    v <= 2^500  and  k * max(1, 1/v) * max(1, |y|) <= 2^500  (2^500 ~ 3.3e150),
+
+so that w^2 >= 2^-1000 stays normal and every sum and square stays below 2^1000.
+And each study's SE must be resolvable at the size of its effect:
+
+    sqrt(v) >= 2^8 * spacing(|y|)  (the gap between adjacent doubles at y),
+
+i.e. the effect is stored to within 1/512 of its SE (the rounding of y to double
+is at most half a spacing), and its 95% CI spans about a thousand representable
+numbers (the pooled SE of k such studies is sqrt(k) times smaller and stays above
+one spacing for k up to 2^16).  Relative precision finer than ~5.7e-14 of the
+effect (an SE below 256 spacings) is refused with the advice to subtract a
+reference value first; physical-constant data (SE ~1e-9 of the effect), effects
+offset by 1e4 and variances spread over many orders of magnitude are well inside.
+"""
 
 from __future__ import annotations
 
@@ -49,7 +73,10 @@ def study_labels(labels: Iterable[Any] | None, values: Any) -> tuple[str, ...]:
     shape = np.atleast_1d(np.asarray(values, dtype=object)).shape
     if labels is None:
         return tuple(f"Study {i + 1}" for i in range(shape[0]))
-    raw = [labels] if isinstance(labels, str) else list(labels)
+    if isinstance(labels, set | frozenset):
+        raise InvalidStudyError(None, "labels", "labels must be in study order (a list, "
+                                "not a set)")
+    raw = list(labels) if pd.api.types.is_list_like(labels) else [labels]
     for i, label in enumerate(raw):
         if is_missing(label) or not str(label).strip():
             raise InvalidStudyError(None, "labels", f"study {i + 1} of {len(raw)} has no label")
@@ -164,6 +191,8 @@ def vector(values: Any, field: str, labels: tuple[str, ...]) -> np.ndarray:
             None, field,
             f"expected one value per study ({len(labels)}), got an array of shape {raw.shape}",
         )
+    for i in np.flatnonzero([isinstance(v, bool | np.bool_) for v in raw]):
+        raise InvalidStudyError(labels[i], field, f"{raw[i]!r} is not a number")
     try:
         arr = raw.astype(float)
     except (TypeError, ValueError):  # find the entry that is not a number, and name its study
@@ -174,6 +203,62 @@ def vector(values: Any, field: str, labels: tuple[str, ...]) -> np.ndarray:
         lambda i: f"value is {float(arr[i])}; a finite number is needed",
     )
     return arr
+
+
+#: Bound on every factor of the pooling sums (module docstring): 2^500 ~ 3.3e150.
+LIMIT = 2.0**500
+#: An SE must span at least this many spacings of double at its effect (2^8).
+RESOLUTION = 2.0**8
+
+
+def check_representable(
+    yi: np.ndarray, vi: np.ndarray, labels: tuple[str, ...], field: str = "vi",
+    *, derived: bool = False, k: int | None = None,
+) -> None:
+    """Refuse a study that double precision cannot pool (see the module docstring).
+
+    ``field`` names the input the variance came from ("sei" or "vi"; ``derived``
+    when it was computed from other input, e.g. a CI); a finite, positive ``vi``
+    is assumed (checked before).  ``k`` is the number of studies pooled together
+    (default: one per label).
+    """
+    k = len(labels) if k is None else k
+    with np.errstate(divide="ignore", over="ignore"):
+        weight = 1.0 / vi
+        size = k * np.maximum(1.0, weight) * np.maximum(1.0, np.abs(yi))
+    se = np.sqrt(vi)
+    spacing = np.spacing(np.abs(yi))
+
+    def given(i: int) -> str:
+        if field == "sei":
+            return f"SE {float(se[i]):.3g} (variance {float(vi[i]):.3g})"
+        what = "the variance derived from the input," if derived else "variance"
+        return f"{what} {float(vi[i]):.3g} (SE {float(se[i]):.3g})"
+
+    require(
+        np.abs(yi) > LIMIT, labels, "yi",
+        lambda i: f"effect {float(yi[i]):.3g} is above 2^500 ~ 3.3e150 in size; its square "
+        "overflows double precision: rescale the effects (e.g. change units)",
+    )
+    require(
+        vi > LIMIT, labels, field,
+        lambda i: f"{given(i)} is above 2^500 ~ 3.3e150: the square of its weight 1/v "
+        "underflows double precision; rescale the effects (e.g. change units)",
+    )
+    require(
+        size > LIMIT, labels, field,
+        lambda i: f"{given(i)} with effect {float(yi[i]):.6g} is outside what double precision "
+        f"can pool for k = {k}: k * max(1, 1/v) * max(1, |effect|) = {float(size[i]):.3g} must "
+        "stay below 2^500 ~ 3.3e150 so that the sums of weights, weighted effects and their "
+        "squares stay finite; rescale the effects (e.g. change units)",
+    )
+    require(
+        se < RESOLUTION * spacing, labels, field,
+        lambda i: f"{given(i)} is below 256 spacings of double precision at its effect "
+        f"{float(yi[i]):.17g} (spacing {float(spacing[i]):.3g}): the effect is not stored to "
+        "within its own SE; subtract a reference value from the effects (e.g. pool "
+        f"yi - {float(yi[i]):.6g}) and add it back to the pooled estimate",
+    )
 
 
 def require(

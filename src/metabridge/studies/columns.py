@@ -66,6 +66,9 @@ def keep_apart(
     """
     if table is None:
         return None
+    if not isinstance(table, Mapping | pd.DataFrame):
+        raise InvalidStudyError(None, "covariates", "covariates must be a mapping "
+                                f"{{name: values}} or a DataFrame, got {type(table).__name__}")
     names = [str(name) for name in table]
     clashes = [name for name in names if name in taken]
     if not clashes:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .checks import Effects, require, vector
+from .checks import Effects, check_representable, require, vector
 
 
 def effects_and_variances(
@@ -17,8 +17,16 @@ def effects_and_variances(
     if sei is not None:
         se = vector(sei, "sei", labels)
         require(se <= 0, labels, "sei", lambda i: f"SE must be > 0, got {float(se[i])}")
-        with np.errstate(over="ignore"):  # an overflow is caught by StudySet._build
-            return y, se**2, {}
+        with np.errstate(over="ignore", under="ignore"):
+            var = se**2
+        require(
+            ~np.isfinite(var) | (var <= 0), labels, "sei",
+            lambda i: f"SE {float(se[i]):.3g} squared is {float(var[i])} in double precision; "
+            "the variance must be finite and > 0 (rescale the effects, e.g. change units)",
+        )
+        check_representable(y, var, labels, "sei")
+        return y, var, {}
     var = vector(vi, "vi", labels)
     require(var <= 0, labels, "vi", lambda i: f"variance must be > 0, got {float(var[i])}")
+    check_representable(y, var, labels, "vi")
     return y, var, {}

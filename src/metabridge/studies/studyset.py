@@ -31,6 +31,7 @@ from . import counts, generic, means, ratios
 from .checks import (
     Effects,
     NaRule,
+    check_representable,
     complete_rows,
     first_duplicate,
     is_missing,
@@ -110,6 +111,7 @@ class StudySet:
             lambda i: f"the variance derived from the input is {float(vi[i])}; it must be finite "
             "and > 0",
         )
+        check_representable(yi, vi, labels, derived=True)
         return cls(_readonly(yi), _readonly(vi), labels, measure, data, raw)
 
     @classmethod
@@ -325,6 +327,9 @@ class StudySet:
                  "sd_exp": sd_exp, "n_exp": n_exp, "mean_ctrl": mean_ctrl, "sd_ctrl": sd_ctrl,
                  "n_ctrl": n_ctrl}
         named = {role: column for role, column in roles.items() if column is not None}
+        for role, column in named.items():
+            if not pd.api.types.is_hashable(column):
+                raise InvalidArgumentError(f"{role} must name one column, got {column!r}")
         missing = [c for c in [*label_columns, *named.values()] if c not in frame.columns]
         if missing:
             raise InvalidArgumentError(
@@ -364,7 +369,7 @@ class StudySet:
         """Read a CSV file and pass it to :meth:`from_frame` with the same keywords."""
         try:
             frame = pd.read_csv(path)
-        except (OSError, ValueError) as exc:  # missing, unreadable, empty or not CSV
+        except (OSError, ValueError, TypeError) as exc:  # missing, unreadable, empty, not CSV
             raise DataFileError(f"cannot read {str(path)!r} as a CSV table: {exc}") from exc
         return cls.from_frame(frame, **columns)
 
@@ -456,14 +461,15 @@ class StudySet:
         position = {label: i for i, label in enumerate(self.labels)}
         return self._take(np.array([position[label] for label in wanted], dtype=int))
 
-    def drop(self, *labels: str) -> StudySet:
-        """The set without the named studies."""
-        _check_known(labels, self.labels)
-        return self.subset(np.array([label not in labels for label in self.labels]))
+    def drop(self, *labels: Any) -> StudySet:
+        """The set without the named studies (labels compare as text: 1 names study '1')."""
+        names = [str(label) for label in labels]
+        _check_known(names, self.labels)
+        return self.subset(np.array([label not in names for label in self.labels]))
 
     def groupby(self, column: str) -> dict[Hashable, StudySet]:
         """Split by a covariate column: {value: StudySet}, in order of first appearance."""
-        if column not in self._data.columns:
+        if not isinstance(column, str) or column not in self._data.columns:
             raise InvalidArgumentError(
                 f"no column {column!r}; columns are {list(self._data.columns)}"
             )
