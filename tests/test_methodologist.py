@@ -140,7 +140,7 @@ def test_dl_under_covers_and_hartung_knapp_helps() -> None:
 
 
 def test_simulation_rejects_bad_settings() -> None:
-    with pytest.raises(mb.InvalidArgumentError, match="k >= 2"):
+    with pytest.raises(mb.InvalidArgumentError, match="k must be a whole number >= 2"):
         mb.simulate(k=1, progress=False)
     with pytest.raises(mb.InvalidArgumentError, match="within_variances"):
         mb.simulate(k=3, within_variances=[0.1, -1, 0.2], reps=5, progress=False,
