@@ -59,7 +59,8 @@ def check_figure_inputs(
             f"subgroups must be a SubgroupAnalysis (from mb.subgroups), got "
             f"{type(subgroups).__name__}")
     groups = {str(g) for g in studies.groupby(subgroups.by)}
-    if set(subgroups.groups) != groups:
+    failed = {str(name) for name, _ in subgroups.failures}
+    if set(subgroups.groups) | failed != groups:
         raise InvalidArgumentError(
             f"subgroups must be mb.subgroups(studies, {subgroups.by!r}, tau2='separate') of "
             f"these studies (groups {sorted(groups)}), got groups {sorted(subgroups.groups)}")
