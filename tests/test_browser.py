@@ -93,8 +93,8 @@ def _check(shown: dict[str, Any], expected_images: int) -> None:
 def test_any_data_report_in_a_browser(browser: Any, tmp_path: Path) -> None:
     mb.report(mb.datasets.bcg(), tmp_path, method="DL", backend="statsmodels", by=["alloc"],
               engines=["statsmodels"], formats=["html"])
-    _check(render(browser, tmp_path / "report.html"), expected_images=3)
+    _check(render(browser, tmp_path / "report.html"), expected_images=4)
 
 
 def test_reproduction_report_in_a_browser(browser: Any, reproduction_report: Path) -> None:
-    _check(render(browser, reproduction_report / "report.html"), expected_images=11)
+    _check(render(browser, reproduction_report / "report.html"), expected_images=13)

@@ -113,9 +113,12 @@ def test_every_figure_stays_inside_its_canvas(studies: mb.StudySet) -> None:
     res = mb.pool(long, "DL", "statsmodels", test="knha")
     groups = mb.subgroups(long, "arm", "DL", "statsmodels")
     title = "A long title " * 12
+    bcg = mb.datasets.bcg()
     for fig in (plots.forest(long, res, groups, title=title), plots.forest(long, res),
                 plots.funnel(long, res, title=title),
-                plots.prisma(mb.datasets.ferritin_prisma())):
+                plots.prisma(mb.datasets.ferritin_prisma()),
+                plots.baujat(mb.influence(bcg, "DL", "statsmodels")),
+                plots.baujat(mb.influence(bcg, "FE", "statsmodels"), title=title)):
         assert inside_canvas(fig)
 
 

@@ -20,7 +20,8 @@ def report(reproduction_report: Path) -> Path:
 def test_report_files_exist(report: Path) -> None:
     for name in ("report.md", "report.html", "targets.csv", "numbers.csv"):
         assert (report / name).stat().st_size > 0, name
-    stems = ["fig1_prisma", *(p[0] for p in FOREST_PANELS), "fig6a_pfs_funnel",
+    stems = ["fig1_prisma", *(p[0] for p in FOREST_PANELS), "pfs_baujat", "os_baujat",
+             "fig6a_pfs_funnel",
              "fig6b_os_funnel"]
     for stem in stems:
         for suffix in ("png", "svg"):
@@ -32,7 +33,7 @@ def test_html_shows_every_figure(report: Path) -> None:
     shown = set(re.findall(r'<img src="figures/([^"]+)\.png"', html))
     on_disk = {p.stem for p in (report / "figures").glob("*.png")}
     assert shown == on_disk
-    assert len(shown) == 11
+    assert len(shown) == 13  # Figures 1-6 of the paper (11) and a Baujat plot per outcome
     assert "RECONSTRUCTED" in html
 
 

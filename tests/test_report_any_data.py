@@ -47,7 +47,7 @@ def test_every_section_is_there(bcg_report: Path) -> None:
 def test_figures_png_and_svg_and_shown(bcg_report: Path) -> None:
     html = (bcg_report / "report.html").read_text(encoding="utf-8")
     shown = set(re.findall(r'<img src="figures/([^"]+)\.png"', html))
-    assert shown == {"forest", "forest_alloc", "funnel"}
+    assert shown == {"forest", "forest_alloc", "funnel", "baujat"}
     for stem in shown:
         for suffix in ("png", "svg"):
             assert (bcg_report / "figures" / f"{stem}.{suffix}").stat().st_size > 1000

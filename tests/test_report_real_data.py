@@ -1,7 +1,7 @@
 """`metabridge report` on a metadat CSV (yi/vi columns, repeated labels, subgroups) vs metafor.
 
-Truth: metafor's own verbs (rma, confint, leave1out, regtest, ranktest and the
-mixed-effects model) run by validation/report_reference.R and pinned in
+Truth: metafor's own verbs (rma, confint, leave1out, cumul, influence, trimfill,
+regtest, ranktest and the mixed-effects model) run by validation/report_reference.R and pinned in
 tests/reference/report_reference.csv -- not metabridge's R code.
 """
 
@@ -22,6 +22,11 @@ SAME_ENGINE = 1e-9
 #: PyMARE's REML (scipy's optimiser) vs metafor's (Fisher scoring to 1e-10): they agree
 #: to ~1e-8 relative on these data; a wrong formula moves these numbers by > 1e-3.
 ITERATIVE = 1e-6
+#: Cook's distance is a squared difference of two iterative fits (with and without the
+#: study), so PyMARE's ~1e-9 distance from metafor's REML optimum moves a small one
+#: (3e-4 here) by ~1e-9 absolute, ~3e-6 relative; 1e-7 absolute bounds that, while a
+#: wrong formula moves the larger ones (up to ~0.1 here) by far more.
+COOK_ABS = 1e-7
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +46,8 @@ def _report(tmp_path_factory: pytest.TempPathFactory, backend: str,
     for name in ("report.html", "report.md", "numbers.csv", "studies.csv"):
         assert (out / name).stat().st_size > 0
     figures = sorted(p.name for p in (out / "figures").iterdir())
-    assert figures == ["forest.png", "forest.svg", "forest_design.png", "forest_design.svg",
-                       "funnel.png", "funnel.svg"]
+    assert figures == ["baujat.png", "baujat.svg", "forest.png", "forest.svg",
+                       "forest_design.png", "forest_design.svg", "funnel.png", "funnel.svg"]
     return out
 
 
@@ -69,21 +74,31 @@ PLACES = {
     ("egger_classic", ""): ("egger", "classic"),
     ("egger_metafor-rma", ""): ("egger", "metafor-rma"),
     ("begg", ""): ("begg", ""),
+    ("trim_and_fill", ""): ("trim_and_fill", "L0"),
+}
+#: Per-study pins: pin analysis -> (numbers.csv analysis, detail from the study label).
+PER_STUDY = {
+    "loo": ("loo", "without {}"),
+    "cumulative": ("cumulative", "+ {}"),
+    "influence": ("influence", "{}"),
 }
 
 
 def _compare(numbers: pd.DataFrame, pins: pd.DataFrame, rel: float,
-             expected: dict[tuple[str, str], float] | None = None) -> int:
+             expected: dict[tuple[str, str], float] | None = None,
+             cook_abs: float = 1e-12) -> int:
     """Check every pin (``expected`` replaces a pin where a documented convention applies)."""
     checked = 0
     for row in pins.itertuples():
         value = (expected or {}).get((row.analysis, row.statistic), float(row.value))
-        if row.analysis == "loo":
-            place = ("loo", f"without {row.label}")
+        if row.analysis in PER_STUDY:
+            analysis, detail = PER_STUDY[row.analysis]
+            place = (analysis, detail.format(row.label))
         else:
             place = PLACES[(row.analysis, row.label)]
         ours = _ours(numbers, *place, row.statistic)
-        assert ours == pytest.approx(value, rel=rel, abs=1e-12), (
+        absolute = cook_abs if row.statistic == "cook_d" else 1e-12
+        assert ours == pytest.approx(value, rel=rel, abs=absolute), (
             row.analysis, row.label, row.statistic)
         checked += 1
     return checked
@@ -109,7 +124,7 @@ def test_python_engine_report_matches_metafor(tmp_path_factory: pytest.TempPathF
     df = len(pins[pins["analysis"] == "loo"]) - 1
     q_based = {("pooled", "i2"): 100 * (pooled["q"] - df) / pooled["q"],
                ("pooled", "h2"): pooled["q"] / df}
-    assert _compare(numbers, pins, ITERATIVE, q_based) == len(pins)
+    assert _compare(numbers, pins, ITERATIVE, q_based, cook_abs=COOK_ABS) == len(pins)
     engines = (out / "report.md").read_text(encoding="utf-8").split("## Engines side by side")[1]
     assert "[pymare.i2_from_q]" in engines
     assert set(numbers.loc[numbers["analysis"] == "pooled", "backend"]) == {"pymare"}

@@ -302,6 +302,72 @@ def leave_one_out_section(ctx: ReportContext) -> None:
         ctx.log("loo", f"without {label}", r.backend, {f: getattr(r, f) for f in STAT_FIELDS})
 
 
+def _ci_of(estimate: float, low: float, high: float, ratio: bool) -> str:
+    values = (estimate, low, high)
+    return _ci_text([math.exp(v) for v in values] if ratio else values)
+
+
+def cumulative_section(ctx: ReportContext) -> None:
+    cum = ctx.suite.cumulative()
+    ratio = ctx.spec.studies.is_ratio
+    table = cum.table
+    rows = [{"step": i + 1, "study added": r["study"], "k": int(r["k"]),
+             _effect_heading(ctx.spec): _ci_of(r["estimate"], r["ci_low"], r["ci_high"], ratio),
+             "P": p_value(r["p"]), "tau²": _num(r["tau2"]), "I² (%)": _num(r["i2"], 1)}
+            for i, (_, r) in enumerate(table.iterrows())]
+    ctx.doc.table(pd.DataFrame(rows))
+    ctx.doc.note(f"Studies added in {cum.order_by}; the first step is one study (tau² = 0, as "
+                 f"metafor's cumul()); {cum.method} on {cum.backend}: {cum.how}.")
+    for _, r in table.iterrows():
+        ctx.log("cumulative", f"+ {r['study']}", cum.backend,
+                r.drop(labels=["study"]).to_dict())
+
+
+def influence_section(ctx: ReportContext) -> None:
+    inf = ctx.suite.influence()
+    shown = inf.table.drop(columns=["baujat_x", "baujat_y"]).copy()
+    flagged = shown.pop("influential").astype(bool)
+    shown = shown.apply(lambda col: col.map(_num))
+    shown.insert(0, "study", shown.index)
+    shown["influential"] = ["yes" if f else "" for f in flagged]
+    ctx.doc.table(shown.rename(columns={
+        "cook_d": "Cook's D", "cov_r": "COVRATIO", "tau2_del": "tau² without",
+        "q_del": "Q without", "weight": "weight (%)"}))
+    ctx.doc.note(f"metafor's influence(): externally standardised residuals, DFFITS, Cook's "
+                 f"distance, covariance ratio, tau² and Q without the study, hat values, "
+                 f"weights, DFBETAS; influential by metafor's rule: "
+                 f"({', '.join(inf.influential) or 'none'}). {inf.method} on {inf.backend}: "
+                 f"{inf.how}.")
+    ctx.figure("baujat", None, f"Baujat plot{_of(ctx.spec)}",
+               lambda title: plots.baujat(inf, title=title))
+    for label, row in inf.table.iterrows():
+        ctx.log("influence", str(label), inf.backend, row.to_dict())
+
+
+def trim_and_fill_section(ctx: ReportContext) -> None:
+    tf = ctx.suite.trim_and_fill()
+    ratio = ctx.spec.studies.is_ratio
+    test = "" if math.isnan(tf.p_k0) else f"; test of no missing studies: {format_p(tf.p_k0)}"
+    ctx.doc.para(
+        f"Estimated missing studies ({tf.estimator}) on the {tf.side} side: {tf.k0} "
+        f"(SE {tf.se_k0:.2f}){test}. With them filled in: {_ci_of(*_fit(tf.result), ratio)} "
+        f"(without: {_ci_of(*_fit(tf.original), ratio)}).")
+    if len(tf.filled):
+        filled = tf.filled.copy()
+        filled["effect"] = [_num(math.exp(y) if ratio else y) for y in filled["yi"]]
+        filled["SE"] = [_num(math.sqrt(v)) for v in filled["vi"]]
+        ctx.doc.table(filled[["study", "effect", "SE"]])
+    ctx.doc.note(f"Duval & Tweedie's trim and fill (metafor's trimfill()); {tf.method} on "
+                 f"{tf.backend}: {tf.how}.")
+    ctx.log("trim_and_fill", tf.estimator, tf.backend,
+            {"k0": tf.k0, "se_k0": tf.se_k0, "p_k0": tf.p_k0}
+            | {f: getattr(tf.result, f) for f in STAT_FIELDS})
+
+
+def _fit(result: PoolResult) -> tuple[float, float, float]:
+    return result.estimate, result.ci_low, result.ci_high
+
+
 def small_study_section(ctx: ReportContext) -> None:
     spec, suite = ctx.spec, ctx.suite
     ctx.figure("funnel", None, f"Funnel plot{_of(spec)}",
@@ -392,7 +458,10 @@ SECTIONS: tuple[Section, ...] = (
     Section("Forest plot", forest_section),
     Section("Subgroups", subgroups_section, lambda spec: bool(spec.by)),
     Section("Leave-one-out", leave_one_out_section),
+    Section("Cumulative meta-analysis", cumulative_section),
+    Section("Influence diagnostics (Baujat plot)", influence_section),
     Section("Small-study effects (funnel plot, Egger, Begg)", small_study_section),
+    Section("Trim and fill", trim_and_fill_section),
     Section("Engines side by side", engines_section),
 )
 

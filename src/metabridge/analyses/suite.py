@@ -18,15 +18,28 @@ from ..errors import UnsupportedMethodError
 from ..facade import DEFAULT_BACKEND, DEFAULT_METHOD, compare, pool
 from ..result import PoolResult
 from ..studies import StudySet
-from . import begg, egger, exclude, heterogeneity_ci, leave_one_out, subgroups
+from . import (
+    begg,
+    cumulative,
+    egger,
+    exclude,
+    heterogeneity_ci,
+    influence,
+    leave_one_out,
+    subgroups,
+    trim_and_fill,
+)
 from .types import (
     BeggTest,
+    Cumulative,
     EggerTest,
     EggerVariant,
     HeterogeneityCI,
+    Influence,
     LeaveOneOut,
     SubgroupAnalysis,
     Tau2Rule,
+    TrimAndFill,
 )
 
 
@@ -53,6 +66,20 @@ class AnalysisSuite:
     def leave_one_out(self) -> LeaveOneOut:
         return self._once(("loo",), lambda: leave_one_out(
             self.studies, self.method, self.backend, self.level))
+
+    def cumulative(self) -> Cumulative:
+        return self._once(("cumulative",), lambda: cumulative(
+            self.studies, self.method, self.backend, self.level))
+
+    def influence(self) -> Influence:
+        return self._once(("influence",), lambda: influence(
+            self.studies, self.method, self.backend, self.level))
+
+    def trim_and_fill(self) -> TrimAndFill:
+        """Trim and fill, the side chosen as metafor does: on this engine, or else on the
+        first installed engine that can choose it for this method."""
+        return self._once(("trim_and_fill",), lambda: self._on_an_engine(
+            lambda name: trim_and_fill(self.studies, self.method, name, self.level)))
 
     def exclude(self, labels: Iterable[str]) -> PoolResult:
         names = tuple(labels)

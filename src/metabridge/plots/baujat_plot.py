@@ -23,9 +23,12 @@ def baujat(diagnostics: Influence, *, title: str | None = None) -> Figure:
     fig = Figure(figsize=(6.0, 5.0))
     ax = fig.add_axes((0.13, 0.11, 0.83, 0.78))
     ax.scatter(points["x"], points["y"], s=30, facecolor="white", edgecolor=SQUARE, zorder=3)
+    middle = (points["x"].min() + points["x"].max()) / 2
     for label, (x, y) in points.iterrows():
-        ax.annotate(str(label), (x, y), xytext=(3, 3), textcoords="offset points", fontsize=7)
-    ax.margins(x=0.25, y=0.08)  # room for the labels of the outermost studies
+        right = x > middle  # labels point inwards, so none runs off the canvas
+        ax.annotate(str(label), (x, y), xytext=(-3 if right else 3, 3),
+                    textcoords="offset points", fontsize=7, ha="right" if right else "left")
+    ax.margins(x=0.08, y=0.08)
     ax.grid(color="#dddddd", lw=0.6)
     fixed = diagnostics.method == "FE"
     ax.set_xlabel("Contribution to overall heterogeneity" + (" (Q)" if fixed else ""))
