@@ -90,6 +90,22 @@ def test_plots_is_reachable_from_the_package_without_loading_matplotlib_first() 
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
 
 
+#: What ``import metabridge`` must not load (issue 11: each is imported when first used).
+HEAVY_ON_FIRST_USE = ("scipy.stats", "matplotlib", "statsmodels", "rpy2", "pymare", "pimeta",
+                      "PythonMeta")
+
+
+def test_import_metabridge_loads_no_engine_scipy_stats_or_matplotlib() -> None:
+    code = (
+        "import sys, metabridge as mb\n"
+        f"loaded = [m for m in {HEAVY_ON_FIRST_USE!r} if m in sys.modules]\n"
+        "assert not loaded, f'import metabridge loaded {loaded}'\n"
+        "assert mb.conversions.normal_quantile(0.95) > 1.95  # scipy.special loads on use\n"
+    )
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
+
+
 def test_an_unknown_attribute_is_still_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="has no attribute 'plot'"):
         mb.plot  # noqa: B018

@@ -18,9 +18,11 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from scipy import special, stats
 
+from ._lazy import lazy_module
 from .errors import InvalidArgumentError
+
+special = lazy_module("scipy.special")
 
 SeRule = Literal["exact", "revman"]
 
@@ -71,4 +73,4 @@ def log_se_from_ci(
 
 def log_se_from_p(ratio: np.ndarray, p: np.ndarray) -> np.ndarray:
     """SE of the log ratio from a two-sided P value: |ln ratio| / z_{1 - p/2}."""
-    return np.abs(np.log(ratio)) / stats.norm.isf(np.asarray(p) / 2.0)
+    return np.abs(np.log(ratio)) / -special.ndtri(np.asarray(p) / 2.0)  # = norm.isf(p / 2)

@@ -34,7 +34,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special
+
+from ._lazy import lazy_module
+
+special = lazy_module("scipy.special")
 
 #: Estimators of the number of missing studies (Duval & Tweedie 2000).
 K0_ESTIMATORS = ("L0", "R0")

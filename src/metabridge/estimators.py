@@ -39,7 +39,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy import special
+
+from ._lazy import lazy_module
+
+special = lazy_module("scipy.special")
 
 #: Estimators given in closed form.
 CLOSED_FORM = frozenset({"FE", "DL", "HE", "HS", "HSk", "SJ"})

@@ -18,7 +18,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy import special
+
+from ._lazy import lazy_module
+
+special = lazy_module("scipy.special")
 
 
 def i2_from_q(q: float, df: int) -> float:

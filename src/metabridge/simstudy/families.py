@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import special
 
+from .._lazy import lazy_module
 from ..errors import InvalidArgumentError
 from ..simulate import draw_normal, uniform_variances
+
+special = lazy_module("scipy.special")
 
 if TYPE_CHECKING:
     from .grid import Scenario

@@ -17,10 +17,12 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy import special
 
+from .._lazy import lazy_module
 from .checks import Effects, require, vector
 from .counts import stored, whole_numbers
+
+special = lazy_module("scipy.special")
 
 #: Column names of the means data, in the positional order of ``StudySet.from_means``.
 MEANS_COLUMNS = ("mean_exp", "sd_exp", "n_exp", "mean_ctrl", "sd_ctrl", "n_ctrl")
