@@ -874,6 +874,15 @@ CASES = [
          lambda: simulation(sim_grid("analysis", methods=["REML"])), Arg,
          r"no engine offers any requested \(method, test\).*statsmodels/REML/z: backend "
          r"'statsmodels' does not offer 'REML'"),
+    Case("sim-table-method-normal-family", "grid: `methods = ['MH', 'DL']`, family normal only",
+         lambda: simulation(sim_grid("analysis", methods=["MH", "DL"])), Arg,
+         r"methods MH pool 2x2 tables, and family = \['normal'\] draws effect sizes \(yi, "
+         r"vi\) only; add 'binary' to family"),
+    Case("sim-table-method-knha-only", "grid: binary, `methods = ['PETO']`, `tests = ['knha']`",
+         lambda: simulation(sim_grid(family=["binary"]) | {"analysis": {
+             "backends": ["metafor"], "seed": 1, "methods": ["PETO"], "tests": ["knha"]}}),
+         Arg, r"no engine offers any requested \(method, test\).*metafor/PETO/knha: "
+         r"test='knha' \(Hartung-Knapp\) is for inverse-variance methods; PETO takes test='z'"),
     Case("sim-level-95", "grid: `level = 95`",
          lambda: simulation(sim_grid("analysis", level=95)), Arg, r"did you mean 0.95\?"),
     Case("sim-grid-file-missing", "`simulation_study('no-such-grid.toml', ...)`",

@@ -2,16 +2,19 @@
 real `dask scheduler` + `dask worker` cluster, after a worker is killed, and after the
 whole run is killed with SIGKILL and resumed?  Does a rerun do no work, is a store of
 another grid refused, is a failing job recorded while the rest completes?  And are the
-binary family's 2x2 tables and log odds ratios right (exact fractions, metafor's escalc)?
+binary family's 2x2 tables and log odds ratios right (exact fractions, metafor's escalc),
+its Mantel-Haenszel and Peto results those of the formulas in exact arithmetic, and its
+zero-event studies counted and shown as each engine handled them?
 
-One tiny grid serves every run (8 scenarios x 30 replicates, three engines) and one
-2-worker LocalCluster serves the runs that need two workers: the cost of this file is
-mostly starting clusters (and R in each worker).
+One tiny grid serves every run (8 scenarios x 30 replicates, four engines, MH and PETO on
+the binary scenarios) and one 2-worker LocalCluster serves the runs that need two
+workers: the cost of this file is mostly starting clusters (and R in each worker).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -28,9 +31,10 @@ import pytest
 from conftest import need
 
 import metabridge as mb
+from metabridge.backends import REGISTRY, get_backend
 from metabridge.cli import main
 from metabridge.errors import StoreError
-from metabridge.simstudy import families, load_grid
+from metabridge.simstudy import families, load_grid, tables
 
 GRID_TOML = """\
 [grid]
@@ -44,18 +48,22 @@ baseline_risk = [0.05]
 arm_n = ["uniform(10, 40)"]
 
 [analysis]
-methods = ["DL", "PM"]
+methods = ["DL", "PM", "MH", "PETO"]
 tests = ["z"]
-backends = ["pymare", "statsmodels", "metafor"]
+backends = ["pymare", "statsmodels", "metafor", "pimeta"]
 seed = 11
 """
 SCENARIOS = 8
+#: Jobs of a normal scenario: pymare DL; statsmodels, metafor, pimeta DL and PM.
+NORMAL_JOBS = 7
+#: ... of a binary one: those, MH on statsmodels, metafor, pimeta, PETO on the last two.
+BINARY_JOBS = NORMAL_JOBS + 5
 SRC = Path(mb.__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def grid_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    for engine in ("pymare", "statsmodels", "metafor"):
+    for engine in ("pymare", "statsmodels", "metafor", "pimeta"):
         need(engine)
     path = tmp_path_factory.mktemp("grid") / "grid.toml"
     path.write_text(GRID_TOML)
@@ -76,18 +84,28 @@ def summary_bytes(store: Path) -> bytes:
 def test_reference_run_records_every_scenario(reference: mb.SimulationStudy) -> None:
     assert (reference.computed, reference.reused, reference.failed) == (SCENARIOS, 0, ())
     summary = reference.summary
-    # 8 scenarios x (pymare DL; statsmodels DL, PM; metafor DL, PM): PyMARE has no PM
-    assert len(summary) == SCENARIOS * 5
+    # PyMARE has no PM, MH or PETO; statsmodels no PETO; the normal family no tables
+    assert len(summary) == SCENARIOS // 2 * (NORMAL_JOBS + BINARY_JOBS)
     assert summary["error"].isna().all()
     assert (summary["replicates"] + summary["failed"] == 30).all()
-    assert [tuple(s[1:4]) for s in reference.skipped] == [("pymare", "PM", "z")]
-    assert "engines that do: statsmodels" in reference.skipped[0].reason
+    skipped = {tuple(s[:4]): s.reason for s in reference.skipped}
+    assert set(skipped) == {
+        ("all", "pymare", "PM", "z"), ("all", "pymare", "MH", "z"),
+        ("all", "pymare", "PETO", "z"), ("all", "statsmodels", "PETO", "z"),
+        *(("family = normal", engine, method, "z") for engine in ("statsmodels", "metafor",
+                                                                   "pimeta") for method in
+          ("MH", "PETO") if (engine, method) != ("statsmodels", "PETO"))}
+    assert "engines that do: statsmodels" in skipped[("all", "pymare", "PM", "z")]
+    assert skipped[("family = normal", "metafor", "MH", "z")] == (
+        "MH pools 2x2 tables; the normal family draws effect sizes (yi, vi)")
     # every scenario's replicates are in its Parquet file
     records = list(reference.store.glob("scenarios/*.json"))
     assert len(records) == SCENARIOS
     for record in records:
-        assert json.loads(record.read_text())["status"] == "ok"
-        assert len(pd.read_parquet(record.with_suffix(".parquet"))) == 5 * 30
+        content = json.loads(record.read_text())
+        assert content["status"] == "ok"
+        jobs = BINARY_JOBS if "family=binary" in content["key"] else NORMAL_JOBS
+        assert len(pd.read_parquet(record.with_suffix(".parquet"))) == jobs * 30
     # coverage and bias figures, one pair per family (mu and the models are single values)
     assert sorted(p.name.split("_")[0] for p in reference.figures) == ["bias", "bias",
                                                                        "coverage", "coverage"]
@@ -99,12 +117,26 @@ def test_binary_scenarios_count_their_zero_cells(reference: mb.SimulationStudy) 
     binary, normal = summary[summary["family"] == "binary"], summary[summary["family"] == "normal"]
     # baseline risk 0.05 with 10..40 per arm: zero-event arms are common (P(0 | n=10) = 0.60)
     assert (binary["zero_cell_studies"] > 0).all()
-    assert (binary["double_zero_studies"] <= binary["zero_cell_studies"]).all()
-    assert binary["zero_handling"].str.contains("0.5 added to every cell").all()
-    assert normal["zero_cell_studies"].isna().all()
-    assert normal["zero_handling"].isna().all()
+    assert (binary["single_zero_studies"] + binary["double_zero_studies"]
+            == binary["zero_cell_studies"]).all()
+    assert (binary["double_zero_replicates"] > 0).all()
+    inverse_variance = binary["method"].isin(["DL", "PM"])
+    assert binary.loc[inverse_variance, "zero_handling"].str.contains(
+        "0.5 added to every cell").all()
+    assert (binary.loc[inverse_variance, "studies_left_out"] == 0).all()
+    assert normal[["zero_cell_studies", "zero_handling", "studies_left_out"]].isna().all().all()
     # the counts are the data's, the same for every job of a scenario
-    assert (binary.groupby("scenario")["zero_cell_studies"].nunique() == 1).all()
+    assert (binary.groupby("scenario")[["zero_cell_studies", "single_zero_studies",
+                                         "double_zero_replicates"]].nunique() == 1).all().all()
+    # a method on tables: its engine's own rule, and the studies it pooled without an
+    # effect of their own -- at most the double-zero ones (pimeta's MH leaves out only
+    # those without events, metafor's also those with only events)
+    tables = binary[~inverse_variance]
+    for row in tables.itertuples():
+        assert row.zero_handling == get_backend(row.backend).table_zero_cells[row.method]
+        assert 0 < row.studies_left_out <= row.double_zero_studies
+    assert tables["conventions"].str.contains(r"\.(?:mh|peto)_tables \(|pimeta\.tables_api \(|"
+                                              r"statsmodels\.mh_or_only \(").all()
 
 
 @pytest.fixture(scope="module")
@@ -258,7 +290,7 @@ def test_a_failing_job_is_recorded_and_the_rest_complete(
         return original(y, *args, **kwargs)
 
     grid = tmp_path / "grid.toml"
-    grid.write_text(GRID_TOML.replace('backends = ["pymare", "statsmodels", "metafor"]',
+    grid.write_text(GRID_TOML.replace('backends = ["pymare", "statsmodels", "metafor", "pimeta"]',
                                       'backends = ["pymare", "statsmodels"]'))
     store = tmp_path / "store"
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
@@ -305,7 +337,8 @@ def test_log_odds_ratios_against_exact_fractions() -> None:
         # four reciprocals rounded once each, then three additions: a few ulp
         assert v[i, j] == pytest.approx(float(sum(1 / x for x in cells)), rel=1e-15)
     assert families.zero_cell_counts(tables) == {
-        "zero_cell_studies": 3, "double_zero_studies": 2, "zero_cell_replicates": 2}
+        "zero_cell_studies": 3, "single_zero_studies": 1, "double_zero_studies": 2,
+        "zero_cell_replicates": 2, "single_zero_replicates": 1, "double_zero_replicates": 1}
 
 
 def test_log_odds_ratios_equal_metafor_escalc(metafor: str) -> None:
@@ -373,3 +406,122 @@ def test_the_documented_grids_are_valid() -> None:
     readme = (root / "README.md").read_text()
     assert len(load_grid(tomllib.loads(re.search(r"# grid.toml\n(.*?)```", readme,
                                                  re.S)[1])).scenarios) == 12
+
+
+# ------------------------------------------- methods on the binary family's 2x2 tables
+def exact(cell: object) -> Fraction:
+    """A count (numpy integer) or a corrected count (Fraction) as a Fraction."""
+    return cell if isinstance(cell, Fraction) else Fraction(int(cell))
+
+
+def exact_mh(table: np.ndarray) -> tuple[Fraction, Fraction]:
+    """Mantel-Haenszel OR and the Robins-Breslow-Greenland variance of its log, in exact
+    arithmetic: R = ad/N, S = bc/N, P = (a+d)/N, Q = (b+c)/N; OR = sum R / sum S; var =
+    [sum PR / (sum R)^2 + sum (PS + QR) / (sum R sum S) + sum QS / (sum S)^2] / 2."""
+    sums = dict.fromkeys(("R", "S", "PR", "PS+QR", "QS"), Fraction(0))
+    for a, b, c, d in (map(exact, row) for row in table):
+        n = a + b + c + d
+        r, s, p, q = a * d / n, b * c / n, (a + d) / n, (b + c) / n
+        for key, value in (("R", r), ("S", s), ("PR", p * r), ("PS+QR", p * s + q * r),
+                           ("QS", q * s)):
+            sums[key] += value
+    r, s = sums["R"], sums["S"]
+    return r / s, (sums["PR"] / r**2 + sums["PS+QR"] / (r * s) + sums["QS"] / s**2) / 2
+
+
+def exact_peto(table: np.ndarray) -> tuple[Fraction, Fraction]:
+    """Peto's one-step log OR sum (O - E) / sum V and its variance 1 / sum V, exactly:
+    O - E = a - n1 (a + c) / N, V = n1 n2 (a + c)(b + d) / (N^2 (N - 1))."""
+    o_e, v = Fraction(0), Fraction(0)
+    for a, b, c, d in (map(exact, row) for row in table):
+        n1, n2 = a + b, c + d
+        n = n1 + n2
+        o_e += a - n1 * (a + c) / n
+        v += n1 * n2 * (a + c) * (b + d) / (n**2 * (n - 1))
+    return o_e / v, 1 / v
+
+
+def test_mh_and_peto_replicates_equal_the_formulas_in_exact_arithmetic(
+        grid_file: Path, reference: mb.SimulationStudy) -> None:
+    """Redraw a binary scenario from its stream; a replicate with zero-event studies has,
+    on every engine with the method, the MH OR / RBG variance and Peto's one-step estimate
+    that exact fractions give on the drawn counts as they are."""
+    grid = load_grid(grid_file)
+    scenario = next(s for s in grid.scenarios
+                    if (s.family, s.k, s.tau2) == ("binary", 6, 0.1))
+    draw = families.draw(scenario, np.random.default_rng(grid.seed_sequence(scenario)), 0.5)
+    zero = families.zero_cell_counts(draw.tables[:1])
+    rows = pd.read_parquet(reference.store / "scenarios" / f"{scenario.id}.parquet")
+    a, b, c, d = np.moveaxis(draw.tables, -1, 0)
+    double = ((a == 0) & (c == 0)) | ((b == 0) & (d == 0))
+    single = (draw.tables == 0).any(axis=-1) & ~double
+    picked = int(np.flatnonzero(single.any(axis=1) & double.any(axis=1))[0])
+    table = draw.tables[picked]
+    assert zero  # (the counts are checked on a hand-made case below)
+    exact = {"MH": exact_mh(table), "PETO": exact_peto(table)}
+    expected = {"MH": (math.log(exact["MH"][0]), float(exact["MH"][1])),
+                "PETO": (float(exact["PETO"][0]), float(exact["PETO"][1]))}
+    checked = set()
+    for row in rows[(rows["replicate"] == picked) & rows["method"].isin(["MH", "PETO"])
+                    ].itertuples():
+        estimate, variance = expected[row.method]
+        # each engine sums k = 6 terms in double precision (a few ulp), then one log
+        assert row.estimate == pytest.approx(estimate, rel=1e-12, abs=1e-13), row
+        assert row.se**2 == pytest.approx(variance, rel=1e-11), row
+        checked.add((row.backend, row.method))
+    assert checked == {("statsmodels", "MH"), ("metafor", "MH"), ("pimeta", "MH"),
+                       ("metafor", "PETO"), ("pimeta", "PETO")}
+
+
+#: Two hand-made replicates of five 2x2 tables (a, b, c, d): the first with a
+#: single-zero table (no treated events), a table without events and one with only
+#: events; the second with no events at all.
+HAND_TABLES = np.array([
+    [[3, 17, 1, 19], [0, 20, 2, 18], [0, 15, 0, 15], [10, 0, 10, 0], [4, 16, 6, 14]],
+    [[0, 10, 0, 10], [0, 12, 0, 12], [0, 5, 0, 5], [0, 8, 0, 8], [0, 9, 0, 9]],
+])
+
+
+@pytest.mark.filterwarnings("ignore:metafor. Some yi/vi values are NA")
+def test_zero_event_studies_are_counted_and_each_engine_rule_shows() -> None:
+    assert families.zero_cell_counts(HAND_TABLES) == {
+        "zero_cell_studies": 8, "single_zero_studies": 1, "double_zero_studies": 7,
+        "zero_cell_replicates": 2, "single_zero_replicates": 1, "double_zero_replicates": 2}
+    engines = [name for name in ("metafor", "pimeta", "pythonmeta", "statsmodels")
+               if get_backend(name).status().available]
+    if os.environ.get("CI"):
+        assert len(engines) == 4
+    sets = tables.replicate_sets(HAND_TABLES)
+    first = HAND_TABLES[0]
+    # pythonmeta (RevMan 5) leaves out both double-zero tables and adds 1/2 to every cell
+    # of the single-zero one; the others pool the counts as they are
+    revman = [first[0], [Fraction(int(n)) + Fraction(1, 2) for n in first[1]], first[4]]
+    # tables pooled without an effect of their own: both double-zero ones, except in
+    # pimeta's MH, whose Q keeps the table with only events (pimeta.only_events_tables)
+    left_out = {("pimeta", "MH"): 1}
+    for backend in engines:
+        for name in get_backend(backend).raw_methods:
+            if name == "DL-MH":
+                continue
+            job = tables.pool_tables_job(backend, mb.methods.METHODS[name], sets, 0.95)
+            # the second replicate has no events: MH and Peto are not defined on it
+            assert job.failures == {next(iter(job.failures)): 1}
+            assert next(iter(job.failures)).startswith("InsufficientStudiesError: method")
+            assert job.frame["estimate"].isna().tolist() == [False, True]
+            assert job.studies_left_out == left_out.get((backend, name), 2), (backend, name)
+            given = revman if backend == "pythonmeta" else first
+            if name == "MH":
+                odds_ratio, variance = exact_mh(given)
+                estimate = math.log(odds_ratio)
+            else:
+                estimate, variance = map(float, exact_peto(given))
+            row = job.frame.iloc[0]
+            # five terms summed in double precision, one log (see above)
+            assert row["estimate"] == pytest.approx(estimate, rel=1e-12, abs=1e-13)
+            assert row["se"] ** 2 == pytest.approx(float(variance), rel=1e-11)
+
+
+def test_every_engine_says_how_it_treats_zero_cells_for_each_method_on_tables() -> None:
+    for name in REGISTRY:
+        engine = get_backend(name)
+        assert set(engine.table_zero_cells) == set(engine.raw_methods), name

@@ -94,6 +94,9 @@ class Backend(Protocol):
     methods: frozenset[str]
     #: Methods that pool raw 2x2 tables ("MH", "PETO") -> the measures the engine gives.
     raw_methods: Mapping[str, frozenset[str]]
+    #: Each of ``raw_methods`` -> how the engine treats tables with a zero cell and
+    #: double-zero tables (no events, or only events, in both arms); one line each.
+    table_zero_cells: Mapping[str, str]
     #: Inference for the pooled estimate the engine offers (see methods.TESTS).
     tests: frozenset[str]
     #: Verbs the engine has natively (see FEATURES).

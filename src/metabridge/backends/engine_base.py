@@ -49,6 +49,7 @@ class EngineBase(SensitivityVerbs):
     name: str
     methods: frozenset[str]
     raw_methods: Mapping[str, frozenset[str]] = MappingProxyType({})
+    table_zero_cells: Mapping[str, str] = MappingProxyType({})
     tests: frozenset[str] = frozenset({"z"})
     features: frozenset[str] = frozenset()
     #: Convention key whose ``tau2_rtol`` bounds the engine's iterative estimators.

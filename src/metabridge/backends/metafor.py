@@ -275,6 +275,15 @@ class MetaforBackend(EngineBase):
     raw_methods = MappingProxyType({"MH": frozenset({"OR", "RR", "RD"}),
                                     "DL-MH": frozenset({"OR", "RR", "RD"}),
                                     "PETO": frozenset({"OR"})})
+    table_zero_cells = MappingProxyType({
+        "MH": "rma.mh: counts as they are, no correction; double-zero tables add nothing to "
+              "the MH sums and are left out of Q (metafor.mh_tables)",
+        "PETO": "rma.peto: counts as they are (O - E and V need no correction); double-zero "
+                "tables have V = 0, no weight, and are left out of Q (metafor.peto_tables)",
+        "DL-MH": "tau^2 from rma.mh's Q (escalc effects, 1/2 added to every cell of a "
+                 "zero-cell table), then rma() on those effects; double-zero tables left out "
+                 "of both (metafor.dl_mh)",
+    })
     tests = frozenset({"z", "knha", "adhoc"})
     features = frozenset({
         "leave_one_out", "subgroups_separate", "subgroups_common",

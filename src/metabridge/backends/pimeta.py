@@ -212,6 +212,12 @@ class PimetaBackend(EngineBase):
     methods = frozenset({"FE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM"})
     raw_methods = MappingProxyType({"MH": frozenset({"OR", "RR", "RD"}),
                                     "PETO": frozenset({"OR"})})
+    table_zero_cells = MappingProxyType({
+        "MH": "rma_mh: counts as they are, no correction; tables with no events in either arm "
+              "left out of Q, tables with only events kept in it (pimeta.only_events_tables)",
+        "PETO": "rma_peto: counts as they are (O - E and V need no correction); double-zero "
+                "tables have V = 0, no weight, and are left out of Q",
+    })
     tests = frozenset({"z", "knha", "adhoc"})
     features = frozenset({"leave_one_out", "subgroups_common", "egger_classic",
                           "egger_metafor-rma", "begg", "influence", "egger_sample_size",

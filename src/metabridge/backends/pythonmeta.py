@@ -111,6 +111,14 @@ class PythonMetaBackend(EngineBase):
     raw_methods = MappingProxyType({"MH": frozenset({"OR", "RR", "RD"}),
                                     "DL-MH": frozenset({"OR", "RR", "RD"}),
                                     "PETO": frozenset({"OR"})})
+    table_zero_cells = MappingProxyType({
+        "MH": "RevMan 5: double-zero tables left out (pythonmeta.double_zero); 1/2 added to "
+              "every cell of a zero-cell table before the MH estimate (pythonmeta.mh_zero_cells)",
+        "PETO": "double-zero tables left out (pythonmeta.double_zero); 1/2 added to every cell "
+                "of a zero-cell table, which Peto does not need (pythonmeta.peto_zero_cells)",
+        "DL-MH": "RevMan 5: double-zero tables left out (pythonmeta.double_zero); 1/2 added "
+                 "to every cell of a zero-cell table (pythonmeta.mh_zero_cells)",
+    })
     features = frozenset({"egger_classic"})
     max_studies = MAX_STUDIES
 

@@ -45,6 +45,10 @@ class StatsmodelsBackend(EngineBase):
     description = "statsmodels.stats.meta_analysis.combine_effects (Python)"
     methods = frozenset({"FE", "DL", "PM"})
     raw_methods = MappingProxyType({"MH": frozenset({"OR"})})
+    table_zero_cells = MappingProxyType({
+        "MH": "StratifiedTable: counts as they are, no correction; double-zero tables add "
+              "nothing to the MH sums and are left out of Q (statsmodels.mh_or_only)",
+    })
     tests = frozenset({"z", "knha"})
     features = frozenset({"egger_classic", "egger_sample_size"})
     max_studies = None

@@ -12,7 +12,9 @@ ratios y = ln(ad / bc), v = 1/a + 1/b + 1/c + 1/d, where a study with a zero cel
 gets ``continuity`` (default 1/2) added to all four cells first -- metafor
 escalc()'s default (``add = 1/2, to = "only0"``, ``drop00 = FALSE``), so
 double-zero studies are kept, with y = 0 and a large v.  That correction is made
-in one place, :func:`log_odds_ratios`, for every engine alike.
+in one place, :func:`log_odds_ratios`, for every engine alike.  Methods on the
+tables themselves (MH, PETO, DL-MH; :mod:`.tables`) get the tables as drawn, and
+each engine applies its own zero-cell rule.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
     from .grid import Scenario
 
 FAMILIES = ("normal", "binary")
+#: The measure of the binary family's tables: mu and tau^2 are on the log OR scale.
+TABLE_MEASURE = "OR"
 
 
 @dataclass(frozen=True)
@@ -169,10 +173,16 @@ def log_odds_ratios(tables: np.ndarray, continuity: float) -> tuple[np.ndarray, 
 
 
 def zero_cell_counts(tables: np.ndarray) -> dict[str, int]:
-    """Over all replicates: studies with a zero cell, studies without information on the OR
-    (no events in either arm, or only events), and replicates with any zero cell."""
+    """Over all replicates (tables: reps x k x 4): studies with a zero cell; of those, the
+    double-zero studies (no events in either arm, or only events: no information on the
+    OR) and the single-zero ones (the others: mostly no events in one arm); and the
+    replicates with at least one study of each kind."""
     zero = (tables == 0).any(axis=-1)
     a, b, c, d = np.moveaxis(tables, -1, 0)
     double = ((a == 0) & (c == 0)) | ((b == 0) & (d == 0))
-    return {"zero_cell_studies": int(zero.sum()), "double_zero_studies": int(double.sum()),
-            "zero_cell_replicates": int(zero.any(axis=1).sum())}
+    single = zero & ~double
+    return {"zero_cell_studies": int(zero.sum()), "single_zero_studies": int(single.sum()),
+            "double_zero_studies": int(double.sum()),
+            "zero_cell_replicates": int(zero.any(axis=1).sum()),
+            "single_zero_replicates": int(single.any(axis=1).sum()),
+            "double_zero_replicates": int(double.any(axis=1).sum())}

@@ -4,8 +4,9 @@ A grid is a TOML file (or the same dict) with two tables.  ``[grid]`` describes
 the data: every combination of its lists is one *scenario* (family-specific keys
 combine only with their family).  ``[analysis]`` says how every scenario is
 pooled: every (backend, method, test) an engine offers is one *job*; the ones it
-lacks are listed as skipped.  :data:`KEYS` documents every key (docs/simulation.md
-is written from it).
+lacks are listed as skipped, and so are methods on 2x2 tables (MH, PETO, DL-MH) in
+the ``normal`` family's scenarios, which have no tables.  :data:`KEYS` documents
+every key (docs/simulation.md is written from it).
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from ..backends import REGISTRY, get_backend
 from ..conversions import check_level
 from ..errors import DataFileError, InvalidArgumentError, UnsupportedMethodError
 from ..facade import check_offers
-from ..methods import canonical_method, canonical_test
-from .families import ARM_SIZES, FAMILIES, VARIANCE_MODELS, Spec, parse_spec
+from ..methods import METHODS, canonical_method, canonical_test
+from .families import ARM_SIZES, FAMILIES, TABLE_MEASURE, VARIANCE_MODELS, Spec, parse_spec
 
 
 class Key(NamedTuple):
@@ -59,14 +60,16 @@ KEYS: dict[str, Key] = {
                              for n, m in ARM_SIZES.items()) + " (a bare number n is `fixed(n)`)",
                  "binary"),
     "methods": Key("analysis", True, ["DL"], "estimators (metafor's names: FE, DL, HE, HS, "
-                   "HSk, SJ, ML, REML, EB, PM, PMM)"),
+                   "HSk, SJ, ML, REML, EB, PM, PMM) and, for `binary`, the methods on the 2x2 "
+                   "tables: MH (Mantel-Haenszel), PETO, DL-MH (RevMan's 'M-H, Random')"),
     "tests": Key("analysis", True, ["z"], "inference: `z`, `knha` (Hartung-Knapp), `adhoc`"),
     "backends": Key("analysis", True, None, "engines: " + ", ".join(REGISTRY)),
     "seed": Key("analysis", False, None, "whole number >= 0; each scenario's random stream is "
                 "numpy SeedSequence([seed, *sha256(scenario key)])"),
     "level": Key("analysis", False, 0.95, "confidence level of the CIs"),
-    "continuity": Key("analysis", False, 0.5, "`binary`: added to every cell of a 2x2 table "
-                      "with a zero cell before its log OR is taken (escalc's default)"),
+    "continuity": Key("analysis", False, 0.5, "`binary`, inverse-variance methods: added to "
+                      "every cell of a 2x2 table with a zero cell before its log OR is taken "
+                      "(escalc's default); MH, PETO and DL-MH get the tables as drawn"),
 }
 TABLES = ("grid", "analysis")
 
@@ -110,7 +113,7 @@ class Job(NamedTuple):
 
 
 class Skipped(NamedTuple):
-    scenarios: str  # "all", or the k values the skip applies to
+    scenarios: str  # "all", or the families / k values the skip applies to
     backend: str
     method: str
     test: str
@@ -136,19 +139,31 @@ class Grid:
 
     def jobs(self, scenario: Scenario) -> tuple[Job, ...]:
         """Every (backend, method, test) the engines offer for ``scenario``."""
-        return tuple(job for job in self._all_jobs() if _lacks(job, scenario.k) is None)
+        return tuple(job for job in self._all_jobs()
+                     if _lacks(job, scenario.family, scenario.k) is None)
 
     def skipped(self) -> tuple[Skipped, ...]:
-        """The (backend, method, test) combinations an engine lacks, with the reason."""
-        ks = sorted({s.k for s in self.scenarios})
+        """The (backend, method, test) combinations an engine lacks (or the family has no
+        data for), with the reason and where: "all", "family = normal", "k = 3, 5"."""
+        cells = sorted({(s.family, s.k) for s in self.scenarios},
+                       key=lambda cell: (FAMILIES.index(cell[0]), cell[1]))
+        several = len({family for family, _ in cells}) > 1
         out = []
         for job in self._all_jobs():
-            lacking = {k: _lacks(job, k) for k in ks}
+            lacking = {cell: _lacks(job, *cell) for cell in cells}
             reasons = {r for r in lacking.values() if r is not None}
-            if reasons:
-                where = "all" if all(lacking.values()) else "k = " + ", ".join(
-                    str(k) for k, r in lacking.items() if r)
-                out.append(Skipped(where, *job, "; ".join(sorted(reasons))))
+            if not reasons:
+                continue
+            where = []
+            for family in dict.fromkeys(f for f, _ in cells):
+                ks = [k for f, k in cells if f == family]
+                bad = [str(k) for k in ks if lacking[(family, k)]]
+                if len(bad) == len(ks) and bad:
+                    where.append(f"family = {family}")
+                elif bad:
+                    where.append((f"{family} " if several else "") + "k = " + ", ".join(bad))
+            text = "all" if all(lacking.values()) else "; ".join(where)
+            out.append(Skipped(text, *job, "; ".join(sorted(reasons))))
         return tuple(out)
 
     def _all_jobs(self) -> list[Job]:
@@ -162,9 +177,19 @@ class Grid:
         return np.random.SeedSequence([self.analysis["seed"], *map(int, words)])
 
 
-def _lacks(job: Job, k: int) -> str | None:
+def _lacks(job: Job, family: str, k: int) -> str | None:
+    """Why ``job`` cannot run on a scenario of ``family`` with ``k`` studies, or None."""
+    method = canonical_method(job.method)
+    if method.needs is not None:
+        if family != "binary":
+            return (f"{method.name} pools 2x2 tables; the {family} family draws effect "
+                    "sizes (yi, vi)")
+        if job.test != "z":
+            return (f"test={job.test!r} (Hartung-Knapp) is for inverse-variance methods; "
+                    f"{method.name} takes test='z'")
     try:
-        check_offers(get_backend(job.backend), canonical_method(job.method), job.test, k)
+        check_offers(get_backend(job.backend), method, job.test, k,
+                     TABLE_MEASURE if method.needs is not None else None)
     except UnsupportedMethodError as exc:
         return str(exc)
     return None
@@ -215,6 +240,7 @@ def _checked_values(grid: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             raw = given.get(name, key.default)
             values[table][name] = _check(name, _as_list(name, raw) if key.is_list else raw)
     _check_families(values["grid"], grid.get("grid", {}))
+    _check_table_methods(values)
     return values
 
 
@@ -304,6 +330,17 @@ def _check_families(values: dict[str, Any], given: Mapping[str, Any]) -> None:
                 f"{values['family']}; add {key.family!r} to family or remove {name}")
         if key.family and key.family not in values["family"]:
             values[name] = None
+
+
+def _check_table_methods(values: dict[str, dict[str, Any]]) -> None:
+    """Methods on 2x2 tables need the binary family: in a grid without it they could run
+    nowhere (with it, they are skipped in the normal family's scenarios)."""
+    on_tables = [m for m in values["analysis"]["methods"] if METHODS[m].needs is not None]
+    if on_tables and "binary" not in values["grid"]["family"]:
+        raise InvalidArgumentError(
+            f"methods {', '.join(on_tables)} pool 2x2 tables, and family = "
+            f"{values['grid']['family']} draws effect sizes (yi, vi) only; add 'binary' to "
+            f"family, or use inverse-variance methods (FE, DL, REML, ...)")
 
 
 def _scenarios(values: dict[str, Any]) -> tuple[Scenario, ...]:

@@ -33,8 +33,10 @@ FORMAT = 1
 SUMMARY_COLUMNS = (
     "k", "tau2", "mu", "backend", "method", "test", "coverage", "bias", "rmse", "ci_width",
     "tau2_bias", "mc_se", "family", "variance", "baseline_risk", "arm_n", "replicates",
-    "failed", "bias_mc_se", "tau2_zero", "zero_cell_studies", "double_zero_studies",
-    "zero_cell_replicates", "zero_handling", "notes", "error", "scenario",
+    "failed", "bias_mc_se", "tau2_zero", "zero_cell_studies", "single_zero_studies",
+    "double_zero_studies", "zero_cell_replicates", "single_zero_replicates",
+    "double_zero_replicates", "zero_handling", "studies_left_out", "failures", "conventions",
+    "notes", "error", "scenario",
 )
 
 
