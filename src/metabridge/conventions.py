@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
 
 from .realign import as_metafor
-from .recipes import RECIPES, STANDARD, Recipe
+from .recipes import RECIPES, REPORTED, STANDARD, Recipe
 
 
 @dataclass(frozen=True)
@@ -590,6 +591,13 @@ def recipe_for(name: str, keys: Iterable[str]) -> Recipe:
         if recipe is not None:
             chosen = RECIPES[recipe]
     return chosen
+
+
+@lru_cache(maxsize=1024)
+def recipes_for(keys: tuple[str, ...]) -> tuple[tuple[str, Recipe], ...]:
+    """(name, recipe) of every reported statistic under conventions ``keys`` (looked up
+    once per combination of conventions: the table does not change)."""
+    return tuple((name, recipe_for(name, keys)) for name in REPORTED)
 
 
 def recipe_keys(name: str, keys: Iterable[str]) -> tuple[str, ...]:

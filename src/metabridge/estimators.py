@@ -37,6 +37,7 @@ REML    root of sum w^2 r^2 = c = sum w - sum w^2/sum w   Viechtbauer 2005
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +47,8 @@ special = lazy_module("scipy.special")
 
 #: Estimators given in closed form.
 CLOSED_FORM = frozenset({"FE", "DL", "HE", "HS", "HSk", "SJ"})
+#: Closed forms that follow from Cochran's Q, sum 1/v and DL's c alone.
+MOMENT_FORM = frozenset({"DL", "HS", "HSk"})
 #: Estimators defined as the root of an estimating equation (decreasing through 0).
 ROOT_FORM = frozenset({"PM", "EB", "PMM", "ML", "REML"})
 
@@ -58,24 +61,28 @@ def _col(value: np.ndarray | float) -> np.ndarray | float:
     return value[..., None] if isinstance(value, np.ndarray) and value.ndim else value
 
 
-def _centre(yi: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+#: Pairwise sums over the studies (ndarray.sum's arithmetic, without its Python layer).
+_sum = np.add.reduce
+
+
+def centre(yi: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(mu, correction) of the weighted mean: mu = sum w y / sum w and the weighted
     mean of y - mu, kept apart so that residuals keep digits below mu's last place."""
-    total = w.sum(axis=-1)
-    mu = (w * yi).sum(axis=-1) / total
-    return mu, (w * (yi - _col(mu))).sum(axis=-1) / total
+    total = _sum(w, axis=-1)
+    mu = _sum(w * yi, axis=-1) / total
+    return mu, _sum(w * (yi - _col(mu)), axis=-1) / total
 
 
 def weighted_mean(yi: np.ndarray, w: np.ndarray) -> np.ndarray:
     """sum w y / sum w, refined once with the weighted mean of the residuals."""
-    mu, correction = _centre(yi, w)
+    mu, correction = centre(yi, w)
     return mu + correction
 
 
 def residuals(yi: np.ndarray, w: np.ndarray) -> np.ndarray:
     """y - mu_w, as (y - mu) - correction: y - mu is exact when y is near mu (Sterbenz),
     so residuals far below the effects' magnitude keep their relative precision."""
-    mu, correction = _centre(yi, w)
+    mu, correction = centre(yi, w)
     return (yi - _col(mu)) - _col(correction)
 
 
@@ -83,21 +90,20 @@ def q_statistic(yi: np.ndarray, vi: np.ndarray, tau2: np.ndarray | float = 0.0) 
     """Generalised Q: sum w (y - mu_w)^2 with w = 1 / (v + tau^2); Cochran's Q at tau^2 = 0."""
     w = 1.0 / (vi + _col(tau2))
     r = residuals(yi, w)
-    return (w * r * r).sum(axis=-1)
+    return _sum(w * r * r, axis=-1)
 
 
 def others_sum(w: np.ndarray) -> np.ndarray:
     """S - w_i for each i, as prefix + suffix sums of the other (positive) weights."""
-    zero = np.zeros_like(w[..., :1])
-    before = np.concatenate((zero, np.cumsum(w[..., :-1], axis=-1)), axis=-1)
-    after = np.flip(np.concatenate(
-        (zero, np.cumsum(np.flip(w[..., 1:], axis=-1), axis=-1)), axis=-1), axis=-1)
+    before, after = np.zeros_like(w), np.zeros_like(w)
+    np.add.accumulate(w[..., :-1], axis=-1, out=before[..., 1:])
+    np.add.accumulate(w[..., :0:-1], axis=-1, out=after[..., -2::-1])  # from the end
     return before + after
 
 
 def dl_c(w: np.ndarray) -> np.ndarray:
     """c = sum w - sum w^2 / sum w = sum_i w_i (S - w_i) / S, without cancellation."""
-    return (w * others_sum(w)).sum(axis=-1) / w.sum(axis=-1)
+    return _sum(w * others_sum(w), axis=-1) / _sum(w, axis=-1)
 
 
 def typical_variance(vi: np.ndarray) -> np.ndarray:
@@ -123,18 +129,25 @@ def closed_form_tau2(method: str, yi: np.ndarray, vi: np.ndarray) -> np.ndarray:
         t0 = _unweighted_ss(yi) / k
         with np.errstate(divide="ignore", invalid="ignore"):
             raw = np.where(t0 > 0, t0 * q_statistic(yi, vi, t0) / (k - 1), 0.0)
-    else:
+    elif method in MOMENT_FORM:
         w = 1.0 / vi
-        q = q_statistic(yi, vi)
-        if method == "DL":
-            raw = (q - (k - 1)) / dl_c(w)
-        elif method == "HS":
-            raw = (q - k) / w.sum(axis=-1)
-        elif method == "HSk":
-            raw = (k / (k - 1) * q - k) / w.sum(axis=-1)
-        else:
-            raise KeyError(method)
+        raw = moment_tau2(method, q_statistic(yi, vi), k, w.sum(axis=-1),
+                          dl_c(w) if method == "DL" else None)
+    else:
+        raise KeyError(method)
     return np.maximum(0.0, raw)
+
+
+def moment_tau2(method: str, q: Any, k: int, sum_w: Any, c: Any) -> Any:
+    """DL, HS or HSk before truncation at 0, from Cochran's Q, sum w (w = 1/v) and
+    DL's c (see the module table)."""
+    if method == "DL":
+        return (q - (k - 1)) / c
+    if method == "HS":
+        return (q - k) / sum_w
+    if method == "HSk":
+        return (k / (k - 1) * q - k) / sum_w
+    raise KeyError(method)
 
 
 # ------------------------------------------------------ estimating equations

@@ -15,6 +15,7 @@ functions (cephes), without the per-call argument checking that costs ~50 us.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -50,7 +51,7 @@ def t_pvalue(t: float, df: float) -> float:
 
 def test_pvalue(statistic: float, df: float) -> float:
     """Two-sided P of a z (df = inf) or t statistic."""
-    return z_pvalue(statistic) if np.isinf(df) else t_pvalue(statistic, df)
+    return z_pvalue(statistic) if math.isinf(df) else t_pvalue(statistic, df)
 
 
 @lru_cache(maxsize=256)
@@ -61,7 +62,7 @@ def critical_value(level: float, df: float = float("inf")) -> float:
     doubles near 1 (1.1e-16), which moves the quantile by ~1e-8 at alpha = 1e-9.
     """
     lower = (1.0 - level) / 2.0
-    return float(-special.ndtri(lower) if np.isinf(df) else -special.stdtrit(df, lower))
+    return float(-special.ndtri(lower) if math.isinf(df) else -special.stdtrit(df, lower))
 
 
 def q_pvalue(q: float, df: int) -> float:
@@ -73,7 +74,7 @@ def prediction_interval(
     estimate: float, se: float, tau2: float, level: float, df: float = float("inf")
 ) -> tuple[float, float]:
     """mu -/+ c sqrt(tau^2 + SE^2), with c = z (z test) or t_{k-1} (Hartung-Knapp)."""
-    half = critical_value(level, df) * float(np.sqrt(tau2 + se**2))
+    half = critical_value(level, df) * math.sqrt(tau2 + se**2)
     return estimate - half, estimate + half
 
 

@@ -208,6 +208,12 @@ def percent_weights(weights: Iterable[float]) -> tuple[float, ...]:
     return tuple((100.0 * w / w.sum()).tolist())
 
 
+def _floats(values: Iterable[float]) -> np.ndarray:
+    """``values`` as a float array (an engine's own vector type through a list)."""
+    return np.asarray(values if isinstance(values, np.ndarray | list | tuple) else list(values),
+                      dtype=float)
+
+
 def assemble(
     studies: StudySet,
     method: Method,
@@ -258,8 +264,7 @@ def assemble(
     df = k - 1 if q_df is None else q_df
     derived: set[str] = set(computed_here)
     yi, vi = (studies.yi, studies.vi) if study_effects is None else (
-        np.asarray(list(study_effects[0]), dtype=float),
-        np.asarray(list(study_effects[1]), dtype=float))
+        _floats(study_effects[0]), _floats(study_effects[1]))
     conventions = list(conventions)
     extra = dict(extra or {})
     if method.needs is not None:

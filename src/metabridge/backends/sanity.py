@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -35,13 +35,14 @@ import numpy as np
 
 from .. import estimators
 from .. import heterogeneity as het
-from ..conventions import recipe_for, tau2_tolerance
+from ..conventions import recipes_for, tau2_tolerance
 from ..errors import EngineError, EngineWarning, MetabridgeError
 from ..methods import METHODS, Method
-from ..recipes import REPORTED, Core
+from ..recipes import Core
 from ..result import PoolResult
 from ..studies import StudySet
 from .base import BatchResult
+from .check_numbers import SMALL_K, DataNumbers, data_numbers, pooled_at
 
 if TYPE_CHECKING:
     from .engine_base import EngineBase
@@ -68,16 +69,20 @@ ROUNDING = 8.0
 def estimate_tolerance(se: np.ndarray | float, w: np.ndarray, yi: np.ndarray) -> np.ndarray:
     """RTOL SE, plus the rounding floor of any weighted mean, 4 k eps sum w|y| / sum w
     (recursive summation of k terms errs by at most (k - 1) eps sum |w y|)."""
-    k = yi.shape[-1]
-    return RTOL * se + 4 * k * EPS * (w * np.abs(yi)).sum(axis=-1) / w.sum(axis=-1)
+    return _estimate_allowance(se, yi.shape[-1], (w * np.abs(yi)).sum(axis=-1),
+                               w.sum(axis=-1))
 
 
-def q_tolerance(q: float, yi: np.ndarray, vi: np.ndarray) -> float:
+def _estimate_allowance(se: Any, k: int, sum_w_abs_y: Any, sum_w: Any) -> Any:
+    return RTOL * se + 4 * k * EPS * sum_w_abs_y / sum_w
+
+
+def q_tolerance(q: float, data: DataNumbers) -> float:
     """RTOL Q, plus the Q that rounding the effects at their own precision would give,
     sum w (4 k eps max|y|)^2.  (A one-pass Q errs by ~eps sum w y^2: far more when the
     effects sit far from 0; and the P value of a Q near 0 moves like sqrt(Q), so an
     absolute floor any larger would move it.)"""
-    return RTOL * q + float((1.0 / vi).sum()) * (4 * len(yi) * EPS * float(np.abs(yi).max())) ** 2
+    return RTOL * q + data.sum_w * (4 * data.k * EPS * data.max_abs_y) ** 2
 
 
 def tau2_tolerance_abs(
@@ -87,7 +92,17 @@ def tau2_tolerance_abs(
     k = vi.shape[-1]
     harmonic = k / (1.0 / vi).sum(axis=-1)
     s2 = estimators.typical_variance(vi) if k > 1 else harmonic
+    return _tau2_allowance(rtol, tau2, k, harmonic, s2)
+
+
+def _tau2_allowance(rtol: float, tau2: Any, k: int, harmonic: Any, s2: Any) -> Any:
     return rtol * (tau2 + harmonic) + ROUNDING * k * EPS * s2
+
+
+def _data_tau2_tolerance(rtol: float, tau2: float, data: DataNumbers) -> float:
+    """:func:`tau2_tolerance_abs` from the data's numbers, computed once per check."""
+    s2 = data.typical_variance if data.k > 1 else data.harmonic
+    return _tau2_allowance(rtol, tau2, data.k, data.harmonic, s2)
 
 
 @dataclass(frozen=True)
@@ -124,13 +139,17 @@ def pooled_effects(
 def core_of(result: PoolResult, vi: np.ndarray) -> Core:
     """The core numbers of ``result``, with s^2 of the pooled studies' variances."""
     s2 = float(estimators.typical_variance(vi)) if len(vi) > 1 else math.nan
+    return _core(result, s2)
+
+
+def _core(result: PoolResult, s2: float) -> Core:
     return Core(result.estimate, result.se, result.tau2, result.q, result.q_df + 1,
                 result.level, result.test_df, s2)
 
 
 def expected_reported(result: PoolResult, core: Core) -> dict[str, float]:
     """Every reported statistic as ``result``'s conventions define it, from ``core``."""
-    return {name: float(recipe_for(name, result.conventions)(core)) for name in REPORTED}
+    return {name: float(recipe(core)) for name, recipe in recipes_for(result.conventions)}
 
 
 def _reported_tolerance(name: str, expected: float, core: Core) -> float:
@@ -155,64 +174,110 @@ def verify(
     checked here (their Q is recomputed around the engine's estimate by ``assemble``,
     their estimates against the defining formulas in tests/test_mantel_haenszel.py).
     """
-    yi, vi, used = pooled_effects(result, yi, vi)
+    ys, vs, used = _pooled_sequences(result, yi, vi)
     defects: list[Defect] = []
     if method.needs is not None:
-        return _reported_defects(result, vi) if reported else defects
-    k, df = len(yi), len(yi) - 1
-
-    q = float(estimators.q_statistic(yi, vi)) if k > 1 else 0.0
-    if result.q < 0 or not _close(result.q, q, q_tolerance(q, yi, vi)):
+        s2 = float(estimators.typical_variance(np.asarray(vs))) if len(vs) > 1 else math.nan
+        return _reported_defects(result, s2) if reported else defects
+    data = data_numbers(ys, vs)
+    k, df, q = data.k, data.k - 1, data.q
+    if result.q < 0 or not _close(result.q, q, q_tolerance(q, data)):
         defects.append(Defect("q", result.q, q, "Cochran's Q by the stable route"))
 
     tau2 = result.tau2
     if method.name in estimators.ROOT_FORM:
         rtol = tau2_tolerance(result.conventions) or RTOL
+        y, v = np.asarray(ys, dtype=float), np.asarray(vs, dtype=float)
         if not (math.isfinite(tau2) and tau2 >= 0 and bool(estimators.root_within(
-                method.name, yi, vi, tau2, tau2_tolerance_abs(rtol, tau2, vi)))):
+                method.name, y, v, tau2, _data_tau2_tolerance(rtol, tau2, data)))):
             defects.append(Defect(
-                "tau2", tau2, estimators.root_tau2(method.name, yi, vi, max(tau2, 0.0)),
+                "tau2", tau2, estimators.root_tau2(method.name, y, v, max(tau2, 0.0)),
                 f"root of the {method.name} estimating equation (tolerance {rtol:g} of "
                 "tau^2 + v_h)"))
     else:
-        expected = float(estimators.closed_form_tau2(method.name, yi, vi)) if k > 1 else 0.0
-        if not _close(tau2, expected, tau2_tolerance_abs(RTOL, expected, vi)):
+        expected = _closed_form_tau2(method.name, ys, vs, data)
+        if not _close(tau2, expected, _data_tau2_tolerance(RTOL, expected, data)):
             defects.append(Defect("tau2", tau2, expected, f"closed form of {method.name}"))
     if not result.converged:
         defects.append(Defect("converged", 0.0, 1.0, "the engine reports no convergence"))
     if not (math.isfinite(tau2) and tau2 >= 0):
         return defects  # nothing else can be checked from a tau^2 like this
 
-    w = 1.0 / (vi + tau2)
-    total = float(w.sum())
-    mu = float(estimators.weighted_mean(yi, w))
-    se_z = math.sqrt(1.0 / total)
-    se = se_z
+    at = pooled_at(ys, vs, tau2, hartung_knapp=result.test != "z")
+    se = at.se_z
     if result.test != "z" and df > 0:
-        r = estimators.residuals(yi, w)
-        se_hk = math.sqrt(float(w @ (r * r)) / (df * total))
-        se = se_hk if result.test == "knha" else max(se_hk, se_z)
-    tol_mu = float(estimate_tolerance(se, w, yi))
-    if not _close(result.estimate, mu, tol_mu):
-        defects.append(Defect("estimate", result.estimate, mu, "weighted mean at the tau^2"))
+        se = at.se_hk if result.test == "knha" else max(at.se_hk, at.se_z)
+    tol_mu = _estimate_allowance(se, k, at.sum_w_abs_y, at.total)
+    if not _close(result.estimate, at.estimate, tol_mu):
+        defects.append(Defect("estimate", result.estimate, at.estimate,
+                              "weighted mean at the tau^2"))
     if not _close(result.se, se, RTOL * se):
         defects.append(Defect("se", result.se, se, f"SE of the {result.test} test at the tau^2"))
-    percent = np.zeros(len(used))
-    percent[used] = 100.0 * w / total  # a study the engine left out has weight 0
-    gap = np.abs(np.asarray(result.weights) - percent) if len(result.weights) == len(used) \
-        else np.full(len(used), np.inf)
-    if not np.all(gap <= WEIGHT_ATOL):
-        i = int(np.nanargmax(gap))
-        defects.append(Defect("weights", float(result.weights[i]) if result.weights else math.nan,
-                              float(percent[i]), f"percent weight of {result.labels[i]!r}"))
+    weight = _weight_defect(result, at.percent, used)
+    if weight is not None:
+        defects.append(weight)
     if reported:
-        defects += _reported_defects(result, vi)
+        defects += _reported_defects(result, data.typical_variance)
     return defects
 
 
-def _reported_defects(result: PoolResult, vi: np.ndarray) -> list[Defect]:
-    """Each reported statistic against its recipe applied to the result's core numbers."""
-    core = core_of(result, vi)
+def _pooled_sequences(
+    result: PoolResult, yi: np.ndarray, vi: np.ndarray
+) -> tuple[Sequence[float], Sequence[float], np.ndarray | None]:
+    """:func:`pooled_effects` as Python floats for a few studies (``check_numbers``), and
+    ``used`` None when every study was pooled."""
+    if result.study_yi and len(result.study_yi) <= SMALL_K and all(
+            map(math.isfinite, result.study_yi)) and all(map(math.isfinite, result.study_vi)):
+        return result.study_yi, result.study_vi, None
+    y, v, used = pooled_effects(result, yi, vi)
+    if len(y) <= SMALL_K:
+        y, v = y.tolist(), v.tolist()
+    return y, v, None if used.all() else used
+
+
+def _closed_form_tau2(
+    name: str, yi: Sequence[float], vi: Sequence[float], data: DataNumbers
+) -> float:
+    """A closed-form tau^2; DL, HS and HSk from the data's Q, c and sum w."""
+    if name == "FE" or data.k < 2:
+        return 0.0
+    if name in estimators.MOMENT_FORM:
+        return max(0.0, estimators.moment_tau2(name, data.q, data.k, data.sum_w, data.c))
+    return float(estimators.closed_form_tau2(name, np.asarray(yi, dtype=float),
+                                             np.asarray(vi, dtype=float)))
+
+
+def _weight_defect(
+    result: PoolResult, percent: Sequence[float], used: np.ndarray | None
+) -> Defect | None:
+    """The study whose percent weight is furthest from ``percent`` (0 for a study the
+    engine left out), or None when every weight is within WEIGHT_ATOL."""
+    weights = result.weights
+    if used is not None:
+        full = np.zeros(len(used))
+        full[used] = percent
+        percent = full
+    if len(weights) == len(percent):
+        if isinstance(percent, np.ndarray):
+            gap = np.abs(np.asarray(weights, dtype=float) - percent)
+            if np.all(gap <= WEIGHT_ATOL):
+                return None
+        elif all(abs(a - b) <= WEIGHT_ATOL for a, b in zip(weights, percent, strict=True)):
+            return None
+        else:
+            gap = np.abs(np.asarray(weights, dtype=float) - np.asarray(percent))
+    else:
+        gap = np.full(len(percent), np.inf)
+    failing = np.where(gap <= WEIGHT_ATOL, -np.inf, np.nan_to_num(gap, nan=np.inf))
+    i = int(np.argmax(failing))
+    return Defect("weights", float(weights[i]) if weights else math.nan, float(percent[i]),
+                  f"percent weight of {result.labels[i]!r}")
+
+
+def _reported_defects(result: PoolResult, s2: float) -> list[Defect]:
+    """Each reported statistic against its recipe applied to the result's core numbers
+    (``s2`` the typical variance of the pooled studies)."""
+    core = _core(result, s2)
     return [Defect(name, getattr(result, name), value,
                    "from the core numbers under the result's conventions")
             for name, value in expected_reported(result, core).items()
