@@ -3,6 +3,10 @@ CIs, and the simulation harness (issue 5)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from conftest import ENGINES, need
@@ -108,6 +112,45 @@ def test_simulation_is_reproducible_and_batched_engines_agree() -> None:
     assert set(summary.columns) >= {"bias", "rmse", "coverage", "coverage_mc_se", "ci_width",
                                     "tau2_bias", "tau2_zero"}
     assert (summary["replicates"] == 300).all()
+
+
+#: Run in a fresh interpreter: simulate() with a recording progress bar.
+SIMULATE_STARTS_ENGINES_WHEN_USED = """
+import importlib
+import sys
+import metabridge as mb
+module = importlib.import_module("metabridge.simulate")  # mb.simulate is the function
+OTHER_ENGINES = ("rpy2", "pimeta", "PythonMeta", "statsmodels")
+bars = []
+class Bar:
+    def __init__(self, total):
+        self.total, self.done = total, 0
+        self.engines_at_start = [m for m in OTHER_ENGINES if m in sys.modules]
+        bars.append(self)
+    def update(self, n):
+        self.done += n
+    def close(self):
+        self.closed_at = self.done
+module._progress = lambda total, enabled: Bar(total)
+mb.simulate(k=4, reps=50, seed=1, cross_check=0)
+started = [m for m in OTHER_ENGINES if m in sys.modules]
+assert not started, f"simulate on PyMARE alone started {started}"
+mb.simulate(k=4, reps=50, seed=1)  # the default cross-check re-pools on the other engines
+bar = bars[-1]
+assert not bar.engines_at_start, f"started before the bar appeared: {bar.engines_at_start}"
+assert bar.closed_at == bar.total, (bar.closed_at, bar.total)
+assert bar.total > 50, "the bar counts the cross-check"
+"""
+
+
+def test_simulate_starts_an_engine_only_when_it_uses_it() -> None:
+    """Default simulate() pools on PyMARE: no other engine (R above all, ~2 s) is started
+    before its progress bar appears, none at all without the cross-check, and the bar
+    covers the whole run (issue 11)."""
+    need("pymare")
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)}
+    subprocess.run([sys.executable, "-c", SIMULATE_STARTS_ENGINES_WHEN_USED], check=True,
+                   env=env, timeout=300)
 
 
 def test_metafor_batch_is_one_r_call(metafor: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .arguments import finite_number, flag, names, random_generator, whole_number
-from .backends import available_backends, get_backend, require_backend, supporting
+from .backends import REGISTRY, get_backend, is_available, require_backend, supporting
 from .backends.base import Backend
 from .conversions import check_level
 from .errors import InvalidArgumentError, InvalidStudyError, UnsupportedMethodError
@@ -158,8 +158,8 @@ def simulate(
     chosen = [canonical_method(m) for m in names(methods, "method")]
     test_names = [canonical_test(t) for t in names(tests, "test")]
     rng = random_generator(seed)
-    if backends is None:
-        backends = ("pymare",) if "pymare" in available_backends() else ("statsmodels",)
+    if backends is None:  # probe PyMARE alone: another engine starts only when it is used
+        backends = ("pymare",) if is_available("pymare") else ("statsmodels",)
     engines = [require_backend(b) for b in names(backends, "backend")]
     for method in chosen:
         if method.needs is not None:
@@ -176,15 +176,17 @@ def simulate(
 
     y, v = draw_normal(rng, reps, k, tau2, true_effect, within_variances)
     jobs = [(e, m, t) for e in engines for m in chosen for t in test_names if t in e.tests]
-    bar = _progress(total=len(jobs) * reps, enabled=progress)
+    checked = min(cross_check, reps)
+    bar = _progress(total=len(jobs) * reps + checked * len(_cross_check_plan(jobs)),
+                    enabled=progress)
     frames = [pool_job(engine, method, test, y, v, level, bar) for engine, method, test in jobs]
-    bar.close()
     replicates = pd.concat(frames, ignore_index=True)
     settings = {"k": k, "tau2": tau2, "true_effect": true_effect, "reps": reps, "level": level,
                 "seed": seed, "within_variances": getattr(within_variances, "__doc__", None)
                 or "uniform_variances(0.01, 0.2)",
                 "backends": [e.name for e in engines]}
-    checks = _cross_check(y, v, replicates, rng, cross_check, level) if cross_check else None
+    checks = _cross_check(y, v, replicates, rng, jobs, checked, level, bar) if checked else None
+    bar.close()
     return Simulation(settings, replicates, checks if checks is not None else pd.DataFrame())
 
 
@@ -248,26 +250,39 @@ def summarise(replicates: pd.DataFrame, mu: float, tau2: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _cross_check_plan(
+    jobs: Sequence[tuple[Backend, Method, str]],
+) -> list[tuple[Backend, Method, str, str]]:
+    """(engine, method, test, other engine) for every registered other engine that has the
+    method and test; from the adapters' declarations, so that no engine is started."""
+    return [(engine, method, test, other) for engine, method, test in jobs
+            for other in REGISTRY if other != engine.name
+            and method.name in get_backend(other).methods and test in get_backend(other).tests]
+
+
 def _cross_check(
     y: np.ndarray, v: np.ndarray, replicates: pd.DataFrame, rng: np.random.Generator,
-    n: int, level: float,
+    jobs: Sequence[tuple[Backend, Method, str]], n: int, level: float, bar: Any,
 ) -> pd.DataFrame:
-    """Re-pool a seeded sample of replicates on every other engine that has the method."""
-    picked = np.sort(rng.choice(y.shape[0], size=min(n, y.shape[0]), replace=False))
+    """Re-pool a seeded sample of ``n`` replicates on every other installed engine that has
+    the method; each engine is started here, when it is first used (the bar counts an
+    engine that is not installed as done)."""
+    picked = np.sort(rng.choice(y.shape[0], size=n, replace=False))
     rows = []
-    for (backend, method, test), part in replicates.groupby(["backend", "method", "test"]):
-        mine = part.set_index("replicate").loc[picked]
-        for other in available_backends():
-            engine = get_backend(other)
-            if other == backend or method not in engine.methods or test not in engine.tests:
-                continue
-            theirs = engine.pool_batch(y[picked], v[picked], canonical_method(method), level,
-                                       test)
+    for engine, method, test, other in sorted(_cross_check_plan(jobs),
+                                              key=lambda job: (job[0].name, job[1].name, job[2])):
+        if is_available(other):
+            part = replicates[(replicates["backend"] == engine.name)
+                              & (replicates["method"] == method.name)
+                              & (replicates["test"] == test)]
+            mine = part.set_index("replicate").loc[picked]
+            theirs = get_backend(other).pool_batch(y[picked], v[picked], method, level, test)
             for quantity in ("estimate", "se", "tau2"):
                 gaps = np.abs(mine[quantity].to_numpy() - getattr(theirs, quantity))
-                rows.append({"backend": backend, "other": other, "method": method,
+                rows.append({"backend": engine.name, "other": other, "method": method.name,
                              "test": test, "quantity": quantity, "checked": len(picked),
                              "max_abs_diff": float(np.nanmax(gaps))})
+        bar.update(len(picked))
     return pd.DataFrame(rows)
 
 

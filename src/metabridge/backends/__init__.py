@@ -76,9 +76,14 @@ def backend_status() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def is_available(name: str) -> bool:
+    """True if engine ``name`` can run here (probing that engine alone)."""
+    return _probed(get_backend(name).name).available
+
+
 def available_backends() -> tuple[str, ...]:
     """Names of the engines that can run here (see :func:`backend_status` for why not)."""
-    return tuple(name for name in REGISTRY if _probed(name).available)
+    return tuple(name for name in REGISTRY if is_available(name))
 
 
 def split_requested(requested: Iterable[str] | None) -> tuple[tuple[str, ...], dict[str, str]]:
@@ -148,6 +153,7 @@ __all__ = [
     "backend_status",
     "capabilities",
     "get_backend",
+    "is_available",
     "offers",
     "require_backend",
     "split_requested",
