@@ -30,6 +30,7 @@ import sys
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -68,11 +69,19 @@ def first_duplicate(values: Iterable[str]) -> str | None:
     return None
 
 
+@lru_cache(maxsize=16)
+def default_labels(k: int) -> tuple[str, ...]:
+    """'Study 1', ..., 'Study k' (kept for the last few k: a set of 1,000 studies would
+    otherwise spend most of its construction writing them)."""
+    return tuple(f"Study {i + 1}" for i in range(k))
+
+
 def study_labels(labels: Iterable[Any] | None, values: Any) -> tuple[str, ...]:
     """Study labels, one per entry of ``values``: as given, or 'Study 1', 'Study 2', ..."""
-    shape = np.atleast_1d(np.asarray(values, dtype=object)).shape
+    shape = (values.shape or (1,)) if isinstance(values, np.ndarray) else \
+        np.atleast_1d(np.asarray(values, dtype=object)).shape
     if labels is None:
-        return tuple(f"Study {i + 1}" for i in range(shape[0]))
+        return default_labels(shape[0])
     if isinstance(labels, set | frozenset):
         raise InvalidStudyError(None, "labels", "labels must be in study order (a list, "
                                 "not a set)")
@@ -185,14 +194,18 @@ def number(value: Any, label: str, field: str) -> float:
 
 def vector(values: Any, field: str, labels: tuple[str, ...]) -> np.ndarray:
     """Float vector of length k with every entry finite, or an error naming the study."""
-    raw = np.atleast_1d(np.asarray(values, dtype=object))
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
+        raw = np.atleast_1d(values)  # numbers already: no bool to refuse, nothing to parse
+    else:
+        raw = np.atleast_1d(np.asarray(values, dtype=object))
     if raw.ndim != 1 or raw.shape[0] != len(labels):
         raise InvalidStudyError(
             None, field,
             f"expected one value per study ({len(labels)}), got an array of shape {raw.shape}",
         )
-    for i in np.flatnonzero([isinstance(v, bool | np.bool_) for v in raw]):
-        raise InvalidStudyError(labels[i], field, f"{raw[i]!r} is not a number")
+    if raw.dtype == object:
+        for i in np.flatnonzero([isinstance(v, bool | np.bool_) for v in raw]):
+            raise InvalidStudyError(labels[i], field, f"{raw[i]!r} is not a number")
     try:
         arr = raw.astype(float)
     except (TypeError, ValueError):  # find the entry that is not a number, and name its study
@@ -265,5 +278,7 @@ def require(
     bad: np.ndarray, labels: tuple[str, ...], field: str, problem: Callable[[int], str]
 ) -> None:
     """Raise for the first study flagged in ``bad``; ``problem(i)`` words the message."""
+    if not bad.any():  # the usual case, at a third of flatnonzero's cost
+        return
     for i in np.flatnonzero(bad):
         raise InvalidStudyError(labels[i], field, problem(i))

@@ -49,8 +49,12 @@ def covariate_columns(columns: Mapping[str, Any], k: int) -> dict[str, list[Any]
 
 def covariate_frame(columns: Mapping[str, Any], labels: tuple[str, ...]) -> pd.DataFrame:
     """Covariates (and reported inputs) as a frame indexed by label, one row per study."""
-    return pd.DataFrame(covariate_columns(columns, len(labels)),
-                        index=pd.Index(labels, name="label"))
+    return frame_of(covariate_columns(columns, len(labels)), labels)
+
+
+def frame_of(columns: Mapping[str, list[Any]], labels: tuple[str, ...]) -> pd.DataFrame:
+    """Checked columns (:func:`covariate_columns`) as a frame indexed by label."""
+    return pd.DataFrame(columns, index=pd.Index(labels, name="label"))
 
 
 def keep_apart(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from os import PathLike
 from typing import Any
 
@@ -45,6 +45,7 @@ from .columns import (
     check_names,
     covariate_columns,
     covariate_frame,
+    frame_of,
     keep_apart,
     merge,
 )
@@ -88,8 +89,16 @@ class StudySet:
     vi: np.ndarray
     labels: tuple[str, ...]
     measure: str
-    _data: pd.DataFrame
+    #: Per-study columns: a frame, or checked columns whose frame is built when first used.
+    _table: pd.DataFrame | Mapping[str, list[Any]]
     raw: str | None = None
+
+    @cached_property
+    def _data(self) -> pd.DataFrame:
+        """The per-study columns (reported inputs and covariates) indexed by label.  Built
+        on first use: a pandas frame costs more than the rest of a small set's checks."""
+        table = self._table
+        return table if isinstance(table, pd.DataFrame) else frame_of(table, self.labels)
 
     # ------------------------------------------------------------ constructors
     @classmethod
@@ -99,7 +108,7 @@ class StudySet:
         vi: np.ndarray,
         labels: tuple[str, ...],
         measure: str,
-        data: pd.DataFrame,
+        data: pd.DataFrame | Mapping[str, list[Any]],
         raw: str | None = None,
     ) -> StudySet:
         if len(labels) == 0:
@@ -138,8 +147,8 @@ class StudySet:
             names = tuple(names[i] for i in keep)
             extra = {name: [values[i] for i in keep] for name, values in extra.items()}
         yi, vi, reported = read(**inputs, labels=names)
-        data = covariate_frame(merge(reported, extra), names)
-        return cls._build(yi, vi, names, measure, data, raw)
+        columns = covariate_columns(merge(reported, extra), len(names))  # checked now
+        return cls._build(yi, vi, names, measure, columns, raw)
 
     @classmethod
     def from_counts(
