@@ -11,6 +11,8 @@
     peak memory (tracemalloc);
 (d), (e) simulation studies on Dask: scenarios per second on 1 and 2 workers, memory per
     worker, per-fit costs and the plan past one machine (validation/bench_simstudy.py);
+(h) MH, PETO and DL-MH per replicate on a binary scenario's tables, every engine with
+    them (validation/bench_simstudy.py);
 (g) ``import metabridge``: best of several ``python -X importtime`` runs with a warm
     bytecode cache (goal < 0.5 s);
 (f) ``metabridge reproduce``: wall time of the command, and what its figures cost (each
@@ -270,15 +272,15 @@ def bench_import(repeat: int = 7) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("a", "b", "c", "d", "e", "f", "g"), default=None)
+    parser.add_argument("--only", choices=("a", "b", "c", "d", "e", "f", "g", "h"), default=None)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     print(f"metabridge {mb.__version__}; engines: {', '.join(available_backends())}\n")
-    from bench_simstudy import bench_costs, bench_study
+    from bench_simstudy import bench_costs, bench_study, bench_tables
 
     for key, fn in (("a", bench_facade), ("b", bench_metafor), ("c", bench_batch),
                     ("d", bench_study), ("e", bench_costs), ("f", bench_reproduce),
-                    ("g", bench_import)):
+                    ("g", bench_import), ("h", bench_tables)):
         if args.only in (None, key):
             fn()
             print()

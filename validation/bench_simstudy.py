@@ -6,7 +6,10 @@
     resident memory after the run;
 (e) the per-fit CPU cost of every estimator on metafor and PyMARE (k = 10), and the
     CPU-hours of a 1,000-scenario x 11-estimator x 5,000-replicate grid extrapolated
-    from them.
+    from them;
+(h) the per-replicate CPU cost of the methods on a binary scenario's 2x2 tables (MH, PETO,
+    DL-MH; one StudySet and one pooling call per replicate) on every engine that has
+    them, and of building the StudySets (k = 10).
 
 Timings are wall-clock on this machine; the load average is printed beside them
 (other processes on the same cores slow every number alike).
@@ -137,3 +140,26 @@ def bench_costs() -> None:
         mixed = (sum(share.values()) + sum(rest.values())) * PLAN["reps"] * PLAN["scenarios"]
         print(f"    with PyMARE's {', '.join(share)} and metafor's {', '.join(rest)}: "
               f"{mixed / 3600:.1f} CPU-hours")
+
+
+def bench_tables(reps: int = 200, k: int = 10) -> None:
+    """(h): MH, PETO, DL-MH per replicate on drawn tables, every engine with the method."""
+    from metabridge.simstudy import families, tables
+
+    print(f"(h) methods on 2x2 tables, CPU ms per replicate, k = {k}, {reps} replicates "
+          f"(baseline risk 0.05, 20-100 per arm, tau^2 0.1; {_load()})")
+    rng = np.random.default_rng(3)
+    drawn = families.draw_tables(rng, reps, k, 0.1, 0.3, 0.05, families.parse_spec(
+        "uniform(20, 100)", families.ARM_SIZES, "arm_n"))
+    sets: list = []
+    built = _timed(lambda: sets.extend(tables.replicate_sets(drawn)))
+    print(f"    StudySet.from_counts: {built / reps * 1e3:.3g}")
+    for engine in available_backends():
+        backend = get_backend(engine)
+        costs = []
+        for name in backend.raw_methods:
+            tables.pool_tables_job(engine, METHODS[name], sets[:2], 0.95)  # engine started
+            cost = _timed(lambda n=name: tables.pool_tables_job(engine, METHODS[n], sets, 0.95))
+            costs.append(f"{name} {cost / reps * 1e3:.3g}")
+        if costs:
+            print(f"    {engine:11s} " + "  ".join(costs))
