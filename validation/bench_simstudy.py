@@ -159,7 +159,8 @@ def bench_tables(reps: int = 200, k: int = 10) -> None:
         costs = []
         for name in backend.raw_methods:
             tables.pool_tables_job(engine, METHODS[name], sets[:2], 0.95)  # engine started
-            cost = _timed(lambda n=name: tables.pool_tables_job(engine, METHODS[n], sets, 0.95))
+            cost = _timed(lambda e=engine, n=name: tables.pool_tables_job(e, METHODS[n], sets,
+                                                                          0.95))
             costs.append(f"{name} {cost / reps * 1e3:.3g}")
         if costs:
             print(f"    {engine:11s} " + "  ".join(costs))
