@@ -158,4 +158,5 @@ WORST_CASES = (
          (1.2e-8, 0.9e-8, 1.5e-8, 1.1e-8)),                      # a physical constant
     Case("offset", tuple(1e4 + x for x in (0.5, 1.1, 0.1, -0.2)),
          tuple(np.sqrt([0.14, 0.03, 0.3, 0.27]).tolist())),     # ordinary data + 1e4
+    Case("tiny", (1.9843766654513435,) * 2, (1e-6, 1e-8)),      # Q 4.9e-16 for 0 moves P 2e-8
 )

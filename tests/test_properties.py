@@ -154,6 +154,7 @@ def assert_same_core(a: PoolResult, b: PoolResult, studies: mb.StudySet, rtol: f
 @example(case=WORST_CASES[2])
 @example(case=WORST_CASES[3])
 @example(case=WORST_CASES[4])
+@example(case=WORST_CASES[5])
 @given(case=STUDY_SETS)
 def test_engines_agree_on_fe_and_dl(engine_pair: tuple[str, str], case: Case) -> None:
     count("agreement", case)
@@ -166,8 +167,11 @@ def test_engines_agree_on_fe_and_dl(engine_pair: tuple[str, str], case: Case) ->
             warnings.simplefilter("error", mb.UnexplainedDifferenceWarning)
             diffs = Comparison(tuple(results), studies=studies).differences(CROSS_ENGINE)
         assert not diffs["explained_by"].str.startswith("UNEXPLAINED").any(), diffs
+        # a statistic moved by core numbers within their checked rounding bounds (a Q of
+        # 5e-16 for an exact 0 moves P by 2e-8): differences() verified exactly that
+        rounded = set(diffs.loc[diffs["explained_by"] == "metabridge.rounding", "quantity"])
         a, b = (r.harmonised() for r in results)
-        for field in FIELDS:
+        for field in set(FIELDS) - rounded:
             assert close(getattr(a, field), getattr(b, field), CROSS_ENGINE), (
                 method, field, getattr(a, field), getattr(b, field))
 

@@ -249,3 +249,113 @@ def test_adapters_cannot_bypass_the_checks() -> None:
 
     with pytest.raises(TypeError, match="implement fit"):
         type("Sneaky", (EngineBase,), {"pool": lambda self, *a: None})
+
+
+# ------------------------------------------- ML/REML: the global maximum, not a local one
+#: Found by an independent review (variances over 10 orders): REML's restricted
+#: likelihood has two maxima; every engine stopped at the lower one (tau^2 9.4e-7,
+#: P 8e-57) where the global maximum is at tau^2 0.0042 (P 0.73).
+REML_TWO_PEAKS = {"yi": [0.134328, -0.0969779, -0.0408701, -0.0113915, 0.0640697, -0.0129741,
+                         -0.0435298],
+                  "vi": [0.00141011, 0.355042, 0.00106337, 7.55442e-07, 32.8289, 6.69281e-09,
+                         0.270094]}
+#: ML stops at the boundary tau^2 = 0 on metafor and pimeta; the maximum is at 3.16.
+ML_TWO_PEAKS = {"yi": [-3.52, -2.35, 0.23], "vi": [1.85e-4, 20.1, 0.234]}
+ML_TWO_PEAKS_K8 = {"yi": [-0.0423, -0.1354, -0.0082, 0.1067, -0.0479, -0.0277, -0.0270, 0.0134],
+                   "vi": [12.37, 4.524, 0.002176, 0.0003453, 0.00109, 2.51e-08, 135.5, 0.03224]}
+
+
+def brute_force_maximum(method: str, yi: list[float], vi: list[float]) -> tuple[float, float]:
+    """(tau^2, log-likelihood) of the global maximum, by the textbook likelihood in
+    50-digit arithmetic (Viechtbauer 2005, eqs. 5 and 9) over a fine log grid of
+    tau^2 in [1e-14, 1e4] and 0, refined by golden-section search around the best point."""
+    import mpmath
+
+    mpmath.mp.dps = 50
+    y = [mpmath.mpf(x) for x in yi]
+    v = [mpmath.mpf(x) for x in vi]
+
+    def loglik(t: mpmath.mpf) -> mpmath.mpf:
+        w = [1 / (x + t) for x in v]
+        mu = mpmath.fsum(a * b for a, b in zip(w, y, strict=True)) / mpmath.fsum(w)
+        ll = -(mpmath.fsum(mpmath.log(x + t) for x in v)
+               + mpmath.fsum(a * (b - mu) ** 2 for a, b in zip(w, y, strict=True))) / 2
+        return ll - mpmath.log(mpmath.fsum(w)) / 2 if method == "REML" else ll
+
+    grid = [mpmath.mpf(0)] + [mpmath.mpf(10) ** (e / 40) for e in range(-560, 161)]
+    values = [loglik(t) for t in grid]
+    best = max(range(len(grid)), key=values.__getitem__)
+    low, high = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
+    ratio = (mpmath.sqrt(5) - 1) / 2
+    for _ in range(200):  # golden section on a unimodal bracket
+        a, b = high - ratio * (high - low), low + ratio * (high - low)
+        low, high = (low, b) if loglik(a) > loglik(b) else (a, high)
+    top = (low + high) / 2
+    return float(top), float(loglik(top))
+
+
+@pytest.mark.parametrize(("method", "data"), [("REML", REML_TWO_PEAKS), ("ML", ML_TWO_PEAKS),
+                                              ("ML", ML_TWO_PEAKS_K8)])
+def test_ml_and_reml_report_the_global_maximum_or_refuse(
+    method: str, data: dict, engine: str
+) -> None:
+    need(engine)
+    if method not in get_backend(engine).methods:
+        pytest.skip(f"{engine} has no {method}")
+    truth, _ = brute_force_maximum(method, data["yi"], data["vi"])
+    studies = mb.StudySet.from_effects(data["yi"], vi=data["vi"])
+    try:
+        result, refusal = mb.pool(studies, method, engine), ""
+    except mb.EngineError as exc:  # an engine that cannot pool at a given tau^2
+        result, refusal = None, str(exc)
+    if result is None:
+        assert "global maximum" in refusal
+        return
+    assert result.tau2 == pytest.approx(truth, rel=1e-6)
+    w = 1.0 / (np.asarray(data["vi"]) + truth)
+    assert result.estimate == pytest.approx(float(w @ data["yi"] / w.sum()), rel=1e-6)
+
+
+def test_a_local_maximum_is_repaired_and_says_so() -> None:
+    need("pymare")
+    studies = mb.StudySet.from_effects(REML_TWO_PEAKS["yi"], vi=REML_TWO_PEAKS["vi"])
+    result = mb.pool(studies, "REML", "pymare")
+    assert "metabridge.stable_tau2" in result.conventions
+    assert "local maximum" in " ".join(result.extra["defects"])
+    assert result.extra["tau2_engine"] < 1e-5 < result.tau2  # the engine's own, kept
+    assert result.p > 0.5  # P 0.73 at the global maximum (8e-57 at the local one)
+
+
+def test_batches_find_the_global_maximum_too() -> None:
+    need("pymare")
+    truth, _ = brute_force_maximum("REML", REML_TWO_PEAKS["yi"], REML_TWO_PEAKS["vi"])
+    yi = np.array([REML_TWO_PEAKS["yi"], REML_TWO_PEAKS["yi"][::-1], [0.1] * 6 + [0.2]])
+    vi = np.array([REML_TWO_PEAKS["vi"], REML_TWO_PEAKS["vi"][::-1], [0.05] * 7])
+    batch = get_backend("pymare").pool_batch(yi, vi, METHODS["REML"], 0.95)
+    assert batch.tau2[:2] == pytest.approx([truth, truth], rel=1e-6)
+    assert batch.repaired == 2
+
+
+def test_compare_agrees_once_every_engine_is_at_the_global_maximum(metafor: str) -> None:
+    need("pymare")
+    studies = mb.StudySet.from_effects(REML_TWO_PEAKS["yi"], vi=REML_TWO_PEAKS["vi"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", mb.UnexplainedDifferenceWarning)
+        diffs = mb.compare(studies, ("REML",), backends=("pymare", metafor)).differences()
+    core = diffs[diffs["quantity"].isin(["estimate", "se", "tau2", "p"])]
+    assert core["agree"].all()
+
+
+def test_a_statistic_moved_by_checked_rounding_is_explained_as_rounding() -> None:
+    """Two identical effects: PythonMeta's Q is 4.9e-16 (the exact Q is 0, within the
+    checked rounding bound), which moves its P of Q by 1.8e-8 (P moves like sqrt(Q))."""
+    need("pythonmeta")
+    need("pymare")
+    studies = mb.StudySet.from_effects([1.9843766654513435] * 2, sei=[1e-6, 1e-8])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", mb.UnexplainedDifferenceWarning)
+        diffs = mb.compare(studies, ("FE",), backends=("pythonmeta", "pymare")).differences()
+    row = diffs[diffs["quantity"] == "q_p"].iloc[0]
+    assert not row["agree"]
+    assert row["explained_by"] == "metabridge.rounding"
+    assert "q 4.93" in row["check"]

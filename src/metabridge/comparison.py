@@ -224,10 +224,21 @@ def explain(
                    if (tau2_tolerance([k]) or 0) > 0]
         checks.append(f"tau^2 gap {tau2_gap:.3g} within the stopping rules' bound {bound:.3g}; "
                       "each tau^2 solves its estimating equation within its tolerance")
+    if not causes and (quantity in REPORTED or quantity in _ROUNDED_CORE):
+        moved = [f"{f} {getattr(a, f)!r} vs {getattr(b, f)!r}" for f in _ROUNDED_CORE
+                 if getattr(a, f) != getattr(b, f)]
+        if moved:  # step 1 checked each core number within its rounding bound
+            return "metabridge.rounding", (
+                f"same recipe for {quantity}; each engine's core numbers lie within the "
+                f"sanity layer's rounding bounds of the stable values ({'; '.join(moved)})")
     if not causes:
         return ("UNEXPLAINED", "both results pass their checks, but no convention differs "
                 f"between them for {quantity}")
     return ", ".join(dict.fromkeys(causes)), "; ".join(checks)
+
+
+#: Core numbers whose rounding (within the checked bounds) can move a statistic.
+_ROUNDED_CORE = ("q", "estimate", "se")
 
 
 def _recipe_causes(a: PoolResult, b: PoolResult, quantity: str) -> list[str]:

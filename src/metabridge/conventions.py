@@ -570,11 +570,28 @@ CONVENTIONS: tuple[Convention, ...] = (
         "check. The engine's numbers and the defects are kept in extra.",
     ),
     Convention(
+        "metabridge.rounding", "all", ("q", "estimate", "se", "q_p", "i2", "h2", "z", "p",
+                                       "ci_low", "ci_high", "pi_low", "pi_high"),
+        "Two engines' Q, estimate or SE may differ within the rounding bounds the sanity "
+        "layer allows each (e.g. Q = 4.9e-16 where the exact Q is 0: PythonMeta on two "
+        "identical effects); a statistic computed from them moves with them, sometimes "
+        "far more (the P value of a Q near 0 moves like sqrt(Q): 1.8e-8 here).",
+        "compare().differences() names this row only when both results pass every check "
+        "(each core number within its bound of the stable value, each statistic from its "
+        "core numbers by the same recipe) and a core number differs between them.",
+    ),
+    Convention(
         "metabridge.stable_tau2", "all", ("tau2",),
         "The engine's tau^2 failed its estimator's defining equation (a closed form that "
-        "cancels, a root search stopped early or overshot, no convergence).",
+        "cancels, a root search stopped early or overshot, no convergence), or, for ML and "
+        "REML, is a local maximum of the likelihood only: with variances spread over many "
+        "orders the likelihood can have two maxima, and metafor, PyMARE and pimeta all "
+        "stop at the one their start leads to (REML tau^2 9.4e-7 and P 8e-57 where the "
+        "global maximum gives 0.0042 and P 0.73; tests/test_sanity.py).",
         "tau^2 computed by metabridge's stable route (metabridge.estimators: closed forms "
-        "without cancellation, roots polished with scipy brentq to full precision) and the "
+        "without cancellation, roots polished with scipy brentq to full precision; for ML "
+        "and REML the global maximum, found on a log grid of tau^2 that spans every "
+        "maximum, 12 points a decade, then polished) and the "
         "engine pooled at that tau^2; tau2 is listed in derived, the engine's value and the "
         "defects in extra.",
     ),

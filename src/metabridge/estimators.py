@@ -174,54 +174,144 @@ def estimating_equation(
     return ((w * w * r * r).sum(axis=-1) - expected) / total
 
 
-def root_tau2(method: str, yi: np.ndarray, vi: np.ndarray, near: float = 0.0) -> float:
-    """The root-form estimate of one data set, solved to full precision (scipy brentq).
-
-    With ``near`` > 0 the root that g crosses downwards nearest to ``near`` (the local
-    maximum of a likelihood an engine converged to; ML and REML can have more than
-    one); otherwise the first one above 0, or 0 when g(0) <= 0.
-    """
-    from scipy.optimize import brentq
+def root_tau2(method: str, yi: np.ndarray, vi: np.ndarray) -> float:
+    """The first root above 0 of the root-form estimator's equation (or 0 when
+    g(0) <= 0), solved to full precision (scipy brentq).  Unique for PM, EB and PMM
+    (Q_gen decreases in tau^2); ML and REML can have several: see :func:`stable_tau2`."""
 
     def g(tau2: float) -> float:
         return float(estimating_equation(method, yi, vi, tau2))
 
+    if g(0.0) <= 0.0:
+        return 0.0
     tiny = np.finfo(float).tiny
-    bracket = _bracket_near(g, near) if near > 0.0 else None
-    if bracket is None:
-        if g(0.0) <= 0.0:
-            return 0.0
-        step = max(float(typical_variance(vi)), float(np.var(yi)), tiny)
-        low, high = 0.0, step
-        while g(high) > 0.0:
-            step *= 4.0
-            high += step
-        bracket = (low, high)
-    return float(brentq(g, *bracket, xtol=tiny, rtol=4 * np.finfo(float).eps, maxiter=500))
-
-
-def _bracket_near(g: Callable[[float], float], near: float) -> tuple[float, float] | None:
-    """[low, high] around ``near`` with g(low) >= 0 >= g(high), or None."""
-    step = near * 1e-6
-    low, high = near - step, near + step
-    for _ in range(200):
-        if g(high) <= 0.0 and low >= 0.0 and g(low) >= 0.0:
-            return low, high
+    step = max(float(typical_variance(vi)), float(np.var(yi)), tiny)
+    low, high = 0.0, step
+    while g(high) > 0.0:
         step *= 4.0
-        if g(high) > 0.0:
-            high += step
-        if low > 0.0 and g(low) < 0.0:
-            low = max(0.0, low - step)
-        elif low <= 0.0:
-            return None
-    return None
+        high += step
+    return _polish(g, low, high)
 
 
-def stable_tau2(method: str, yi: np.ndarray, vi: np.ndarray, near: float = 0.0) -> float:
-    """tau^2 of ``method`` for one data set by metabridge's stable route."""
+def _polish(g: Callable[[float], float], low: float, high: float) -> float:
+    from scipy.optimize import brentq
+
+    tiny = np.finfo(float).tiny
+    return float(brentq(g, low, high, xtol=tiny, rtol=4 * np.finfo(float).eps, maxiter=500))
+
+
+# ----------------------------------------------------------- likelihoods
+#: Estimators that maximise a likelihood, which can have more than one local maximum.
+LIKELIHOOD = frozenset({"ML", "REML"})
+#: Grid points per decade of tau^2 when searching for the global maximum.
+GRID_PER_DECADE = 12
+
+
+def profile_loglik(
+    method: str, yi: np.ndarray, vi: np.ndarray, tau2: np.ndarray | float
+) -> np.ndarray:
+    """The (restricted) log-likelihood profiled over mu, constants dropped:
+    ML  -1/2 [sum log(v + tau^2) + sum w r^2];  REML  ML - 1/2 log sum w
+    (Viechtbauer 2005, eqs. 5 and 9).  Its derivative in tau^2 has the sign of
+    :func:`estimating_equation`."""
+    w = 1.0 / (vi + _col(tau2))
+    r = residuals(yi, w)
+    ll = -0.5 * (np.log(vi + _col(tau2)).sum(axis=-1) + (w * r * r).sum(axis=-1))
+    return ll - 0.5 * np.log(w.sum(axis=-1)) if method == "REML" else ll
+
+
+def likelihood_grid(yi: np.ndarray, vi: np.ndarray) -> np.ndarray:
+    """0 and a log grid of tau^2 from 1e-4 min(v) to 2 max(3 R^2, max v), R the range of
+    the effects.  Above 3 R^2 and max v both scores are negative (every w r^2 < 1/3 and
+    no weight exceeds twice another), so every maximum lies on the grid's span."""
+    spread = float(np.ptp(yi))
+    top = 2.0 * max(3.0 * spread * spread, float(vi.max()))
+    bottom = 1e-4 * float(vi.min())
+    if not top > bottom:
+        return np.array([0.0])
+    decades = np.log10(top / bottom)
+    points = int(np.ceil(decades * GRID_PER_DECADE)) + 1
+    return np.concatenate(([0.0], np.geomspace(bottom, top, points)))
+
+
+def global_max_tau2(method: str, yi: np.ndarray, vi: np.ndarray) -> float:
+    """The ML or REML estimate: the global maximum of :func:`profile_loglik` over
+    tau^2 >= 0 (grid search, then the root of the score in the best point's bracket)."""
+    grid = likelihood_grid(yi, vi)
+    ll = _loglik_on(method, yi, vi, grid)
+    best = int(np.argmax(ll))
+    if best == 0 and float(estimating_equation(method, yi, vi, 0.0)) <= 0.0:
+        return 0.0
+
+    def g(tau2: float) -> float:
+        return float(estimating_equation(method, yi, vi, tau2))
+
+    low = grid[max(best - 1, 0)]
+    high = grid[min(best + 1, len(grid) - 1)]
+    if g(low) >= 0.0 >= g(high):
+        return _polish(g, low, high)
+    from scipy.optimize import minimize_scalar
+
+    found = minimize_scalar(lambda t: -float(profile_loglik(method, yi, vi, t)),
+                            bounds=(low, high), method="bounded",
+                            options={"xatol": 1e-12 * high})
+    return float(found.x)
+
+
+def _loglik_on(method: str, yi: np.ndarray, vi: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """profile_loglik at every grid point, in chunks of at most ~2e6 numbers."""
+    step = max(1, 2_000_000 // max(1, yi.shape[-1]))
+    return np.concatenate([profile_loglik(method, yi, vi, grid[i:i + step])
+                           for i in range(0, len(grid), step)])
+
+
+def loglik_tolerance(vi: np.ndarray, tau2: np.ndarray | float) -> np.ndarray:
+    """Rounding in profile_loglik: 1e-9 of the sum of its terms' magnitudes."""
+    return 1e-9 * (1.0 + np.abs(np.log(vi + _col(tau2))).sum(axis=-1) + vi.shape[-1])
+
+
+def beaten_rows(method: str, yi: np.ndarray, vi: np.ndarray, tau2: np.ndarray) -> np.ndarray:
+    """For a batch (rows of 2-d ``yi``, ``vi``): True where some point of the row's
+    :func:`likelihood_grid` span beats the likelihood at the row's ``tau2`` by more
+    than rounding, i.e. ``tau2`` is not the global maximum (vectorised, in chunks)."""
+    spread = np.ptp(yi, axis=1)
+    top = 2.0 * np.maximum(3.0 * spread * spread, vi.max(axis=1))
+    bottom = 1e-4 * vi.min(axis=1)
+    decades = np.log10(np.maximum(top / bottom, 1.0))
+    points = int(np.ceil(decades.max() * GRID_PER_DECADE)) + 1
+    steps = np.linspace(0.0, 1.0, points)
+    grid = np.concatenate((np.zeros((len(yi), 1)),
+                           bottom[:, None] * (top / bottom)[:, None] ** steps), axis=1)
+    at = profile_loglik(method, yi, vi, tau2) + loglik_tolerance(vi, tau2)
+    beaten = np.zeros(len(yi), dtype=bool)
+    rows = max(1, 2_000_000 // (yi.shape[1] * grid.shape[1]))
+    for i in range(0, len(yi), rows):
+        part = slice(i, i + rows)
+        ll = profile_loglik(method, yi[part, None, :], vi[part, None, :], grid[part])
+        beaten[part] = ll.max(axis=1) > at[part]
+    return beaten
+
+
+def better_maximum(method: str, yi: np.ndarray, vi: np.ndarray, tau2: float) -> float | None:
+    """The global maximiser when the likelihood there beats its value at ``tau2`` by
+    more than rounding (``tau2`` is then a local maximum only), else None."""
+    grid = likelihood_grid(yi, vi)
+    at = float(profile_loglik(method, yi, vi, tau2))
+    tolerance = loglik_tolerance(vi, tau2)
+    if float(_loglik_on(method, yi, vi, grid).max()) <= at + tolerance:
+        return None
+    best = global_max_tau2(method, yi, vi)
+    return best if float(profile_loglik(method, yi, vi, best)) > at + tolerance else None
+
+
+def stable_tau2(method: str, yi: np.ndarray, vi: np.ndarray) -> float:
+    """tau^2 of ``method`` for one data set by metabridge's stable route (for ML and
+    REML the global maximum of the likelihood)."""
     if method in CLOSED_FORM:
         return float(closed_form_tau2(method, yi, vi))
-    return root_tau2(method, yi, vi, near)
+    if method in LIKELIHOOD:
+        return global_max_tau2(method, yi, vi)
+    return root_tau2(method, yi, vi)
 
 
 def root_within(

@@ -191,9 +191,19 @@ def verify(
         if not (math.isfinite(tau2) and tau2 >= 0 and bool(estimators.root_within(
                 method.name, y, v, tau2, _data_tau2_tolerance(rtol, tau2, data)))):
             defects.append(Defect(
-                "tau2", tau2, estimators.root_tau2(method.name, y, v, max(tau2, 0.0)),
+                "tau2", tau2, estimators.stable_tau2(method.name, y, v),
                 f"root of the {method.name} estimating equation (tolerance {rtol:g} of "
                 "tau^2 + v_h)"))
+        elif method.name in estimators.LIKELIHOOD and k > 1:
+            best = estimators.better_maximum(method.name, y, v, tau2)
+            if best is not None:
+                defects.append(Defect(
+                    "tau2", tau2, best,
+                    f"global maximum of the {method.name} likelihood (the engine's tau^2 is a "
+                    "local maximum: log-likelihood "
+                    f"{float(estimators.profile_loglik(method.name, y, v, tau2)):.6g} there, "
+                    f"{float(estimators.profile_loglik(method.name, y, v, best)):.6g} at the "
+                    "global one)"))
     else:
         expected = _closed_form_tau2(method.name, ys, vs, data)
         if not _close(tau2, expected, _data_tau2_tolerance(RTOL, expected, data)):
@@ -328,8 +338,7 @@ def _repairs(
     if fields & _CORE and len(yi) > 1 and studies.raw is None:
         yield "metabridge.recentred", _recentred(engine, studies, method, level, test)
     if fields & {"tau2", "estimate", "se", "weights", "converged"} and len(yi) > 1:
-        near = max(result.tau2, 0.0) if math.isfinite(result.tau2) else 0.0
-        tau2 = estimators.stable_tau2(method.name, yi, vi, near=near)
+        tau2 = estimators.stable_tau2(method.name, yi, vi)
         at_tau2 = engine.fit_at_tau2(studies, method, tau2, level, test)
         if at_tau2 is None and tau2 == 0.0:  # on the boundary the engine's FE fit is it
             fe = engine.fit(studies, METHODS["FE"], level, test)
@@ -391,6 +400,8 @@ def batch_defects(
         if method.name in estimators.ROOT_FORM:
             tau2_ok = estimators.root_within(method.name, yi, vi, safe,
                                              tau2_tolerance_abs(rtol or RTOL, safe, vi))
+            if method.name in estimators.LIKELIHOOD and k > 1:
+                tau2_ok &= ~estimators.beaten_rows(method.name, yi, vi, safe)
         else:
             expected = estimators.closed_form_tau2(method.name, yi, vi)
             tau2_ok = np.abs(safe - expected) <= tau2_tolerance_abs(RTOL, expected, vi)
