@@ -75,11 +75,37 @@ def bench_facade(sizes: tuple[int, ...] = (10, 100, 1000)) -> None:
           "method_re='chi2') call, us per call (best of interleaved rounds)")
     print(f"    {'k':>5s} {'raw':>8s} {'pool':>8s} {'ratio':>6s} {'+from_effects':>14s} "
           f"{'ratio':>6s}   goal <= 1.10x / <= 1.50x")
+    rows = []
     for k in sizes:
         y, v = data(1, k)
-        t_raw, t_pool, t_built = _facade_times(y[0], v[0], number=max(200, 200_000 // (k + 100)))
+        number = max(200, 200_000 // (k + 100))
+        t_raw, t_pool, t_built = _facade_times(y[0], v[0], number)
         print(f"    {k:5d} {t_raw * 1e6:8.1f} {t_pool * 1e6:8.1f} {t_pool / t_raw:5.2f}x "
               f"{t_built * 1e6:14.1f} {t_built / t_raw:5.2f}x")
+        rows.append((k, _facade_breakdown(y[0], v[0], number)))
+    print("    where pool()'s time goes (us per call; each part timed alone):")
+    for k, parts in rows:
+        print(f"    {k:5d} " + ", ".join(f"{name} {t * 1e6:.1f}" for name, t in parts.items()))
+
+
+def _facade_breakdown(yi: np.ndarray, vi: np.ndarray, number: int) -> dict[str, float]:
+    """Seconds per call of each layer of pool(): the engine call as the adapter makes it,
+    the adapter's result (PoolResult) around it, the sanity layer, StudySet construction."""
+    from metabridge.backends import sanity
+    from metabridge.backends import statsmodels as adapter
+    from metabridge.facade import resolve
+
+    studies = mb.StudySet.from_effects(yi, vi=vi)
+    engine, method, level, test = resolve(studies, "DL", "statsmodels", 0.95)
+    result = engine.fit(studies, method, level, test)
+    parts = {
+        "combine_effects (adapter's call)": lambda: adapter._combine(yi, vi, method),
+        "fit (call + PoolResult)": lambda: engine.fit(studies, method, level, test),
+        "sanity.verify": lambda: sanity.verify(result, studies.yi, studies.vi, method),
+        "resolve": lambda: resolve(studies, "DL", "statsmodels", 0.95),
+        "from_effects": lambda: mb.StudySet.from_effects(yi, vi=vi),
+    }
+    return {name: min(best_of(fn, number, 1) for _ in range(5)) for name, fn in parts.items()}
 
 
 def _facade_times(yi: np.ndarray, vi: np.ndarray, number: int) -> tuple[float, ...]:
