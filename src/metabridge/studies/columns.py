@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import InvalidStudyError
+from ..errors import InvalidArgumentError, InvalidStudyError
 from .checks import warn
 from .counts import COUNT_COLUMNS
 from .means import MEANS_COLUMNS
@@ -28,6 +28,24 @@ def column(name: str, values: Any, k: int) -> list[Any]:
     if len(out) != k:
         raise InvalidStudyError(None, name, f"{len(out)} values for {k} studies")
     return out
+
+
+def check_keyword_covariates(keywords: Mapping[str, Any], arguments: Iterable[str]) -> None:
+    """A keyword that is not an argument is a covariate (a single value is repeated for
+    every study, e.g. ``country='US'``).  A single value under a name close to an
+    argument's is a mistyped argument (``input_level=0.9`` for ``level=0.9``), which
+    would otherwise be kept as a column and silently ignored: refused, naming both."""
+    import difflib
+
+    for name, values in keywords.items():
+        if pd.api.types.is_list_like(values):
+            continue
+        close = difflib.get_close_matches(name, list(arguments), n=1, cutoff=0.6)
+        if close:
+            raise InvalidArgumentError(
+                f"{name}={values!r} is not an argument; did you mean {close[0]}=? (a keyword "
+                f"that is not an argument is a covariate; for a constant column named "
+                f"{name!r} pass covariates={{{name!r}: value}})")
 
 
 def check_names(names: Iterable[str], taken: Container[str], problem: str) -> None:

@@ -42,6 +42,7 @@ from .checks import (
 from .columns import (
     REPORTED_COLUMNS,
     RESERVED_COLUMNS,
+    check_keyword_covariates,
     check_names,
     covariate_columns,
     covariate_frame,
@@ -138,6 +139,7 @@ class StudySet:
         """A StudySet from one input kind: ``read(**inputs, labels=...)`` gives (yi, vi,
         reported inputs).  Labels are made unique and studies with a missing input
         dropped (``na``) first; covariates follow the studies that are kept."""
+        check_keyword_covariates(more_covariates, _constructor_arguments())
         names = study_labels(labels, next(iter(inputs.values())))
         table = keep_apart(covariates, RESERVED_COLUMNS | set(inputs))
         extra = covariate_columns(merge(table, more_covariates), len(names))
@@ -563,3 +565,12 @@ def _check_known(wanted: Iterable[str], labels: tuple[str, ...]) -> None:
     unknown = [label for label in wanted if label not in labels]
     if unknown:
         raise InvalidArgumentError(f"no study labelled {unknown}; labels are {list(labels)}")
+
+
+def _constructor_arguments() -> set[str]:
+    """Every keyword argument of StudySet's constructors (for did-you-mean hints)."""
+    import inspect
+
+    return {name for attr in dir(StudySet) if attr.startswith("from_")
+            for name in inspect.signature(getattr(StudySet, attr)).parameters
+            if name not in ("more_covariates", "cls")}
