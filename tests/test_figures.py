@@ -164,3 +164,28 @@ def test_figure_folder_saves_png_and_svg_once(tmp_path, studies: mb.StudySet) ->
     assert "<text" in svg  # text kept as text (svg.fonttype none)
     assert folder.costs[0].stem == "funnel"
     assert folder.costs[0].total > 0
+
+
+@pytest.mark.parametrize(("method", "header"), [("MH", "OR M-H, Fixed, 95% CI"),
+                                                ("PETO", "OR Peto, Fixed, 95% CI"),
+                                                ("DL", "OR IV, Random, 95% CI")])
+def test_forest_column_header_names_the_pooling_method_as_revman_does(
+    method: str, header: str
+) -> None:
+    """RevMan's header: 'OR M-H, Fixed, 95% CI' for Mantel-Haenszel (was always 'IV')."""
+    tables = mb.StudySet.from_counts([12, 3, 5], [40, 30, 25], [20, 4, 9], [41, 28, 27],
+                                     labels=["A", "B", "C"], measure="OR")
+    result = mb.pool(tables, method, "pythonmeta" if method != "DL" else "statsmodels")
+    assert header in texts(plots.forest(tables, result))
+
+
+def test_report_describes_mh_and_peto_as_fixed_effect_models() -> None:
+    from metabridge.reporting import ReportSpec, describe
+
+    tables = mb.StudySet.from_counts([12, 3, 5], [40, 30, 25], [20, 4, 9], [41, 28, 27],
+                                     labels=["A", "B", "C"], measure="OR")
+    for method, words in (("MH", "fixed-effect model, Mantel-Haenszel"),
+                          ("PETO", "fixed-effect model, Peto"),
+                          ("REML", "random-effects model, tau² by REML")):
+        spec = ReportSpec(studies=tables, method=method)
+        assert words in describe(spec)

@@ -487,8 +487,10 @@ def add_analysis(doc: Document, spec: ReportSpec, figures: FigureFolder | None,
 
 def describe(spec: ReportSpec) -> str:
     """One paragraph: the data, method, test, level and engine of a report."""
-    method = "fixed-effect model" if spec.method.upper() == "FE" else \
-        f"random-effects model, tau² by {spec.method}"
+    chosen = canonical_method(spec.method)
+    method = (f"random-effects model, tau² by {chosen.name}" if chosen.random_effects
+              else "fixed-effect model" if chosen.name == "FE"
+              else f"fixed-effect model, {chosen.title}")
     test = {"z": "Wald z test", "knha": "Hartung-Knapp (t on k - 1 df)",
             "adhoc": "Hartung-Knapp with the ad hoc correction"}.get(spec.test, spec.test)
     engines = ", ".join(spec.engines) if spec.engines else "every installed engine"

@@ -51,6 +51,10 @@ class _Row:
     bold: bool = False
 
 
+#: RevMan's names of the pooling methods in a forest plot's column header.
+REVMAN_METHOD_NAMES = {"MH": "M-H", "DL-MH": "M-H", "PETO": "Peto"}
+
+
 def _fmt_ratio(result_or_values: tuple[float, float, float]) -> str:
     est, lo, hi = result_or_values
     return f"{est:.2f} [{lo:.2f}, {hi:.2f}]"
@@ -182,7 +186,8 @@ def forest(
     text = blended_transform_factory(fig.transFigure, ax.transData)
     columns = {"label": _LEFT / width, "weight": weight_x / width, "ci": ci_x / width}
     model = "Random" if overall.random_effects else "Fixed"
-    effect = effect_label or f"{studies.measure} IV, {model}, {overall.level * 100:g}% CI"
+    pooling = REVMAN_METHOD_NAMES.get(overall.method, "IV")
+    effect = effect_label or f"{studies.measure} {pooling}, {model}, {overall.level * 100:g}% CI"
     header = {"label": "Study or subgroup", "weight": "Weight", "ci": effect}
     for key, x in columns.items():
         ax.text(x, -1.1, header[key], transform=text, fontweight="bold", fontsize=9,
