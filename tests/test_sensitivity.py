@@ -83,8 +83,7 @@ def test_cumulative_matches_metafors_cumul(engine: str, method: str, bcg: mb.Stu
     rel = tolerance(engine, method)
     for column in ("estimate", "se"):
         close(result.table[column], pinned(metadat_reference, "bcg", key, column), rel)
-    # Q of one study: 0 on metafor and statsmodels, NaN on PyMARE (df = 0); from k = 2 on
-    close(result.table["q"][1:], pinned(metadat_reference, "bcg", key, "q")[1:], rel)
+    close(result.table["q"], pinned(metadat_reference, "bcg", key, "q"), rel)
     if method != "FE":
         close(result.table["tau2"], pinned(metadat_reference, "bcg", key, "tau2"), rel)
     # Step 1 is one study: its own effect and SE, tau^2 = 0, as rma() fits k = 1.
@@ -265,3 +264,18 @@ def test_heterogeneity_ci_on_an_engine_without_the_estimator(
     assert mb.heterogeneity_ci(bcg, "DL", "statsmodels").table.loc["tau2", "estimate"] == \
         pytest.approx(float(pinned(metadat_reference, "bcg", "confint_DL", "estimate").iloc[0]),
                       rel=CLOSED_FORM)
+
+
+def test_cumulative_first_step_has_metafors_one_study_heterogeneity(
+    engine: str, metafor: str
+) -> None:
+    """Step 1 (one study): Q = 0, P = 1, I^2 = 0, H^2 = 1 as metafor's cumul() prints
+    them (was NaN on the engines without a native cumulative)."""
+    need(engine)
+    studies = mb.StudySet.from_effects([0.1, 0.5, 0.3, 0.9], vi=[0.04, 0.05, 0.03, 0.06])
+    if "cumulative" not in get_backend(engine).features:
+        pytest.skip(f"{engine} has no cumulative")
+    mine = mb.cumulative(studies, "DL", engine).table.iloc[0]
+    native = mb.cumulative(studies, "DL", metafor).table.iloc[0]
+    for column in ("q", "q_p", "i2", "h2", "tau2", "estimate", "se"):
+        assert mine[column] == pytest.approx(native[column], rel=1e-12, abs=1e-15), column

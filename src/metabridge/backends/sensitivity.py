@@ -36,6 +36,10 @@ CUMULATIVE_COLUMNS = ("estimate", "se", "z", "p", "ci_low", "ci_high", "q", "q_p
                       "h2")
 
 
+#: Heterogeneity of a single study as metafor's rma() and cumul() give it.
+ONE_STUDY_HETEROGENEITY = {"q": 0.0, "q_p": 1.0, "i2": 0.0, "h2": 1.0}
+
+
 class SensitivityVerbs:
     """Cumulative, influence and trim-and-fill from the engine's own pooling calls."""
 
@@ -46,12 +50,14 @@ class SensitivityVerbs:
 
     def cumulative(self, studies: StudySet, method: Method, level: float) -> Cumulative:
         """One pooling call per step, studies added in their order; the first step
-        (one study) is the fixed-effect fit, as ``rma()`` fits k = 1 with tau^2 = 0."""
+        (one study) is the fixed-effect fit, as ``rma()`` fits k = 1 with tau^2 = 0,
+        with metafor's heterogeneity of one study: Q = 0, P = 1, I^2 = 0, H^2 = 1."""
         rows = []
         for i in range(1, studies.k + 1):
             fit = self.pool(studies.subset(np.arange(studies.k) < i),
                             method if i > 1 else METHODS["FE"], level)
             rows.append({c: getattr(fit, c) for c in CUMULATIVE_COLUMNS})
+        rows[0] |= ONE_STUDY_HETEROGENEITY
         return cumulative_result(studies, rows, method, level, self.name,
                                  f"{studies.k} {self.name} pooling calls")
 
