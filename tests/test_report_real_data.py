@@ -128,3 +128,14 @@ def test_python_engine_report_matches_metafor(tmp_path_factory: pytest.TempPathF
     engines = (out / "report.md").read_text(encoding="utf-8").split("## Engines side by side")[1]
     assert "[pymare.i2_from_q]" in engines
     assert set(numbers.loc[numbers["analysis"] == "pooled", "backend"]) == {"pymare"}
+
+
+def test_report_says_which_i2_each_table_shows(tmp_path_factory: pytest.TempPathFactory,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """PyMARE's pooled I^2 is from Q, the Q-profile table's from tau^2: the report says
+    so beside the table (it showed 24% and 29.6%, both labelled pymare, unreconciled)."""
+    out = _report(tmp_path_factory, "pymare", capsys)
+    text = (out / "report.md").read_text(encoding="utf-8")
+    section = text.split("Heterogeneity with confidence intervals")[1][:3000]
+    assert "I² (%) from tau²" in section
+    assert "I² = 24% as pymare defines it (from Q, I² = (Q - df) / Q)" in section

@@ -27,7 +27,7 @@ from . import plots
 from .analyses.suite import AnalysisSuite
 from .backends import backend_status
 from .comparison import TOLERANCE
-from .conventions import convention
+from .conventions import convention, recipe_keys
 from .document import Document
 from .errors import InvalidArgumentError, MetabridgeError
 from .facade import DEFAULT_BACKEND, DEFAULT_METHOD
@@ -231,13 +231,21 @@ def pooled_section(ctx: ReportContext) -> None:
 def heterogeneity_section(ctx: ReportContext) -> None:
     hci = ctx.suite.heterogeneity_ci()
     table = hci.table.copy()
-    table.insert(0, "statistic", ["tau²", "tau", "I² (%)", "H²"])
+    table.insert(0, "statistic", ["tau²", "tau", "I² (%) from tau²", "H² from tau²"])
     for column in ("estimate", "ci_low", "ci_high"):
         table[column] = table[column].map(_num)
     ctx.doc.table(table.rename(columns={"ci_low": f"{hci.level * 100:g}% CI low",
                                         "ci_high": "CI high"}))
+    pooled = ctx.suite.pooled()
+    own = recipe_keys("i2", pooled.conventions)
+    how = f"convention {own[-1]}" if own else "from Q, I² = (Q - df) / Q"
+    differs = "" if math.isclose(pooled.i2, float(hci.table["estimate"]["i2"]),
+                                 rel_tol=1e-6, abs_tol=1e-9) else (
+        f" The pooled model above reports I² = {pooled.i2:.0f}% as {pooled.backend} defines "
+        f"it ({how}); here I² and H² are from tau² (metafor's, I² = tau² / (tau² + s²)), "
+        "the quantities the Q-profile interval is for.")
     ctx.doc.note(f"Q-profile confidence intervals (Viechtbauer 2007); {hci.method} on "
-                 f"{hci.backend}: {hci.how}.")
+                 f"{hci.backend}: {hci.how}.{differs}")
     for stat, row in hci.table.iterrows():
         ctx.log("heterogeneity", str(stat), hci.backend, row.to_dict())
 
