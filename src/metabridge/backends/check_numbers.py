@@ -5,7 +5,7 @@ and Laird's c, sum 1/v), :func:`pooled_at` what follows from a tau^2 (weighted m
 Wald and Hartung-Knapp SE, percent weights).  Both follow the stable routes of
 :mod:`metabridge.estimators` -- two-pass weighted mean, Q as the sum of squared
 centred residuals, c as sum_i w_i (S - w_i) / S with S - w_i a prefix plus a suffix
-sum of positive terms -- in one of two ways that give the same numbers:
+sum of positive terms -- in one of two ways that agree to rounding:
 
 - for up to :data:`SMALL_K` studies, Python floats, every sum exactly rounded
   (:func:`math.fsum`; numpy's pairwise sums err by up to ~log2(k) eps of the sum of

@@ -256,7 +256,8 @@ def _closed_form_tau2(
     if name == "FE" or data.k < 2:
         return 0.0
     if name in estimators.MOMENT_FORM:
-        return max(0.0, estimators.moment_tau2(name, data.q, data.k, data.sum_w, data.c))
+        raw = estimators.moment_tau2(name, data.q, data.k, data.sum_w, data.c)
+        return 0.0 if raw < 0.0 else raw  # truncated at 0; a NaN stays NaN (np.maximum)
     return float(estimators.closed_form_tau2(name, np.asarray(yi, dtype=float),
                                              np.asarray(vi, dtype=float)))
 
