@@ -232,6 +232,7 @@ def bench_reproduce() -> None:
     import matplotlib
 
     from metabridge import figures
+    from metabridge.outputs import OutputFolder
     from metabridge.reporting import NumberLog
     from metabridge.reproduce import reproduce
     from metabridge.reproduction_report import build
@@ -257,13 +258,13 @@ def bench_reproduce() -> None:
             legacy.append(time.perf_counter() - began)
             return add(self, stem, caption, lambda: fig)
 
-        folder = figures.FigureFolder(Path(tmp) / "report" / "figures")
+        folder = figures.FigureFolder(OutputFolder(Path(tmp) / "report"))
         start = time.perf_counter()
         build(run, folder, NumberLog())
         built = time.perf_counter() - start
         figures.FigureFolder.add = add_and_time_the_former_way  # type: ignore[method-assign]
         try:
-            build(run, figures.FigureFolder(Path(tmp) / "again" / "figures"), NumberLog())
+            build(run, figures.FigureFolder(OutputFolder(Path(tmp) / "again")), NumberLog())
         finally:
             figures.FigureFolder.add = add  # type: ignore[method-assign]
     costs = folder.costs
