@@ -226,3 +226,13 @@ def test_study_numbers_use_revmans_study_level() -> None:
     stored = review["1.2"].study_results["Aronson 1948"]["ci_low"].value
     z90 = 1.6448536269514722  # qnorm(0.95)
     assert math.exp(data["yi"] - z90 * data["sei"]) == pytest.approx(stored, rel=1e-12)
+
+
+def test_a_fail_names_the_engines_conventions_of_the_data(example_runs: dict) -> None:
+    """A user reproducing a file sees why an engine differs from RevMan where the
+    engine applied a convention of the data (here statsmodels' zero-cell correction)."""
+    summary = example_runs["metabridge_examples.rm5"].summary()
+    fails = [line for line in summary.splitlines() if line.startswith("FAIL 3.2 overall effect")]
+    by_engine = {line.split(" on ")[1].split(":")[0]: line for line in fails}
+    assert "statsmodels.zero_correction" in by_engine["statsmodels"]
+    assert "conventions of the data" not in by_engine["metafor"]  # it pools the counts as given

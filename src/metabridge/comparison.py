@@ -264,7 +264,7 @@ def _same_effects(a: PoolResult, b: PoolResult, studies: StudySet) -> bool:
 _DATA_QUANTITIES = frozenset({"input", "study_yi", "study_vi", "k"})
 
 
-def _is_data_convention(key: str) -> bool:
+def is_data_convention(key: str) -> bool:
     row = convention(key)
     return bool(row.check) and (row.realign is not None
                                 or bool(_DATA_QUANTITIES & set(row.quantities)))
@@ -279,7 +279,7 @@ def _data_conventions(
     (each engine's numbers follow from the effect sizes it computed) and the test each
     convention names for its effect sizes."""
     keys = list(dict.fromkeys(k for r in (a, b) for k in r.conventions
-                              if _is_data_convention(k)))
+                              if is_data_convention(k)))
     if not keys:
         return ("UNEXPLAINED", "the engines pooled different effect sizes and no convention "
                 "of the data says why")

@@ -440,13 +440,14 @@ class ReviewReproduction:
         for number in self.not_reproduced:
             lines.append(f"NOT REPRODUCED {number}: no engine has RevMan's method")
         for c, b, computed in self.failures:
-            if self.reruns[(c.analysis, b)].error:
+            run = self.reruns[(c.analysis, b)]
+            if run.error:
                 continue  # said once per analysis above
             index = self.checks.index(c)
             reason = computed.error or (f"computed {computed.value!r}, stored {c.stored.text}, "
                                         f"difference {computed.value - c.stored.value:.3g} > "
                                         f"allowed {self.allowed(index, b):.3g}")
-            lines.append(f"FAIL {c.name} on {b}: {reason}")
+            lines.append(f"FAIL {c.name} on {b}: {reason}{_data_conventions_of(run)}")
         for name, reason in self.missing.items():
             lines.append(f"MISSING engine {name}: {reason}")
         return "\n".join(lines)
@@ -472,3 +473,13 @@ def reproduce_review(
             allowances |= {(i, b): extra[i] for i in own for b in usable}
     return ReviewReproduction(review, usable, tuple(checks), values, reruns,
                               allowances, missing)
+
+
+def _data_conventions_of(run: Rerun) -> str:
+    """The conventions of the data the engine applied in this analysis (zero cells,
+    SMD variants, ...): where a FAIL most often comes from, named so that it can be
+    looked up in docs/conventions.md."""
+    from ..comparison import is_data_convention
+
+    keys = [k for k in (run.overall.conventions if run.overall else ()) if is_data_convention(k)]
+    return f" (the engine's conventions of the data here: {', '.join(keys)})" if keys else ""
