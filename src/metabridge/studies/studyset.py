@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property, partial
+from functools import cache, cached_property, partial
 from os import PathLike
 from typing import Any
 
@@ -567,10 +567,12 @@ def _check_known(wanted: Iterable[str], labels: tuple[str, ...]) -> None:
         raise InvalidArgumentError(f"no study labelled {unknown}; labels are {list(labels)}")
 
 
-def _constructor_arguments() -> set[str]:
-    """Every keyword argument of StudySet's constructors (for did-you-mean hints)."""
+@cache
+def _constructor_arguments() -> frozenset[str]:
+    """Every keyword argument of StudySet's constructors (for did-you-mean hints); read
+    once: inspect.signature on every constructor cost ~5x the rest of a construction."""
     import inspect
 
-    return {name for attr in dir(StudySet) if attr.startswith("from_")
-            for name in inspect.signature(getattr(StudySet, attr)).parameters
-            if name not in ("more_covariates", "cls")}
+    return frozenset(name for attr in dir(StudySet) if attr.startswith("from_")
+                     for name in inspect.signature(getattr(StudySet, attr)).parameters
+                     if name not in ("more_covariates", "cls"))
