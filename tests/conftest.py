@@ -40,6 +40,13 @@ def engine(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+@pytest.fixture(scope="module", params=ENGINES)
+def installed_engine(request: pytest.FixtureRequest) -> str:
+    """``engine`` for a module: hypothesis tests may not use function-scoped fixtures."""
+    need(request.param)
+    return request.param
+
+
 @pytest.fixture
 def metafor() -> str:
     need("metafor")

@@ -41,7 +41,6 @@ from typing import Any
 import mpmath
 import numpy as np
 import pytest
-from conftest import ENGINES, need
 from hypothesis import example, given
 from strategies import PROFILE, PROFILE_NAME, STUDY_SETS, WORST_CASES, Case
 
@@ -95,12 +94,6 @@ def report(request: pytest.FixtureRequest, record_testsuite_property: Any) -> It
         manager.register(OracleReport(), "metabridge-oracle")
     yield
     record_testsuite_property("exact_oracle_datasets", len(TRIED))
-
-
-@pytest.fixture(scope="module", params=ENGINES)
-def installed_engine(request: pytest.FixtureRequest) -> str:
-    need(request.param)
-    return request.param
 
 
 # ------------------------------------------------------------------ truth

@@ -104,12 +104,6 @@ def report_count(
 
 
 # ----------------------------------------------------------------- engines
-@pytest.fixture(scope="module", params=ENGINES)
-def installed_engine(request: pytest.FixtureRequest) -> str:
-    need(request.param)
-    return request.param
-
-
 @pytest.fixture(scope="module", params=list(combinations(ENGINES, 2)),
                 ids=lambda pair: "-".join(pair))
 def engine_pair(request: pytest.FixtureRequest) -> tuple[str, str]:
