@@ -427,3 +427,20 @@ def test_an_engine_estimate_off_its_formula_is_refused(
     monkeypatch.setattr(adapter, "call_r", nudged)
     with pytest.raises(mb.EngineError, match=r"is not the MH formula's .* on the tables it"):
         mb.pool(mb.datasets.bcg("OR"), "MH", metafor)
+
+
+def test_an_explanation_names_only_the_conventions_at_play(metafor: str) -> None:
+    """Li 2007, MH: statsmodels' MH odds ratio equals metafor's to the last bit (its
+    zero-cell correction changes only the per-study log ORs it shows), so the gap to
+    PythonMeta is PythonMeta's correction alone (was: both named; found by review)."""
+    need("statsmodels")
+    need("pythonmeta")
+    studies = DATASETS["li2007"]("OR")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mb.EngineWarning)
+        cmp = mb.compare(studies, ("MH",), backends=("statsmodels", "pythonmeta", metafor))
+    results = {r.backend: r for r in cmp.results}
+    assert results["statsmodels"].estimate == results["metafor"].estimate
+    gaps = cmp.differences()
+    causes = set(gaps.loc[gaps["quantity"] == "estimate", "explained_by"])
+    assert causes == {"pythonmeta.mh_zero_cells"}

@@ -264,10 +264,29 @@ def _same_effects(a: PoolResult, b: PoolResult, studies: StudySet) -> bool:
 _DATA_QUANTITIES = frozenset({"input", "study_yi", "study_vi", "k"})
 
 
+def _same(x: float, y: float, tolerance: float) -> bool:
+    """Equal within ``tolerance`` relative to max(1, |x|, |y|); NaN equals NaN."""
+    if np.isnan(x) or np.isnan(y):
+        return bool(np.isnan(x) and np.isnan(y))
+    return abs(x - y) <= tolerance * max(1.0, abs(x), abs(y))
+
+
 def is_data_convention(key: str) -> bool:
     row = convention(key)
     return bool(row.check) and (row.realign is not None
                                 or bool(_DATA_QUANTITIES & set(row.quantities)))
+
+
+#: Per-study effect sizes an engine shows beside a pooled result.
+_STUDY_EFFECTS = frozenset({"study_yi", "study_vi"})
+
+
+def _shown_only(key: str, result: PoolResult) -> bool:
+    """True when ``key`` changes only the per-study effects ``result`` shows, not what it
+    pools: Mantel-Haenszel and Peto (fixed-effect) pool the 2x2 counts themselves."""
+    method = METHODS[result.method]
+    return (method.needs is not None and not method.random_effects
+            and set(convention(key).quantities) <= _STUDY_EFFECTS)
 
 
 def _data_conventions(
@@ -279,7 +298,7 @@ def _data_conventions(
     (each engine's numbers follow from the effect sizes it computed) and the test each
     convention names for its effect sizes."""
     keys = list(dict.fromkeys(k for r in (a, b) for k in r.conventions
-                              if is_data_convention(k)))
+                              if is_data_convention(k) and not _shown_only(k, r)))
     if not keys:
         return ("UNEXPLAINED", "the engines pooled different effect sizes and no convention "
                 "of the data says why")
@@ -287,9 +306,13 @@ def _data_conventions(
     if all(convention(k).realign is not None for k in keys) and all(
             METHODS[r.method].needs is not None for r in (a, b)):
         x, y = (getattr(r.harmonised(studies), quantity) for r in (a, b))
-        if not (np.isnan(x) and np.isnan(y)) and abs(x - y) > tolerance * max(1.0, abs(x),
-                                                                              abs(y)):
+        if not _same(x, y, tolerance):
             return "UNEXPLAINED", f"undoing {named} leaves {quantity} {x:.10g} vs {y:.10g}"
+        # the cause is the conventions of the engine(s) whose number undoing them moves
+        moved = [k for r, undone in ((a, x), (b, y)) if not _same(getattr(r, quantity),
+                                                                   undone, tolerance)
+                 for k in r.conventions if k in keys]
+        named = ", ".join(dict.fromkeys(moved)) or named
         return named, (f"the engines pooled different data; undoing {named} "
                        f"(harmonised(studies)) brings {quantity} together")
     differ = [label for label, x, y in zip(studies.labels, a.study_yi or studies.yi,
