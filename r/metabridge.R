@@ -167,6 +167,18 @@ mb_subgroups_common <- function(yi, vi, group, method, level, test = "z") {
        error = NULL, warnings = res$warnings)
 }
 
+# A captured regtest() as a list: the test, the coefficient of the predictor (bias)
+# with its SE, and the limit estimate; or the error.
+mb_regtest_result <- function(res) {
+  if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
+  rt <- res$value
+  list(statistic = as.numeric(rt$zval),
+       df = if (is.null(rt$dfs)) NA_real_ else as.numeric(rt$dfs),
+       p = as.numeric(rt$pval), bias = as.numeric(coef(rt$fit)[2]),
+       bias_se = as.numeric(sqrt(diag(vcov(rt$fit)))[2]),
+       limit = as.numeric(rt$est), error = NULL, warnings = res$warnings)
+}
+
 # Funnel-plot asymmetry: regtest() with a given model ("lm" = classic Egger,
 # "rma" = metafor's default meta-regression test) and predictor "sei".
 mb_regtest <- function(yi, vi, model, method = "REML") {
@@ -174,15 +186,9 @@ mb_regtest <- function(yi, vi, model, method = "REML") {
     fit <- rma(yi = yi, vi = vi, method = method, control = mb_control(yi, vi))
     regtest(fit, model = model, predictor = "sei")
   })
-  if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
-  rt <- res$value
   # With predictor "sei" the coefficient of sei is Egger's intercept (bias) and
   # the intercept of this model is the limit estimate (Egger's slope).
-  list(statistic = as.numeric(rt$zval),
-       df = if (is.null(rt$dfs)) NA_real_ else as.numeric(rt$dfs),
-       p = as.numeric(rt$pval), bias = as.numeric(coef(rt$fit)[2]),
-       bias_se = as.numeric(sqrt(diag(vcov(rt$fit)))[2]),
-       limit = as.numeric(rt$est), error = NULL, warnings = res$warnings)
+  mb_regtest_result(res)
 }
 
 # Begg & Mazumdar rank correlation test: ranktest().
@@ -436,11 +442,5 @@ mb_regtest_on <- function(yi, vi, ni, model, predictor, method = "REML") {
     fit <- rma(yi = yi, vi = vi, ni = ni, method = method, control = mb_control(yi, vi))
     regtest(fit, model = model, predictor = predictor)
   })
-  if (!is.null(res$error)) return(list(error = res$error, warnings = res$warnings))
-  rt <- res$value
-  list(statistic = as.numeric(rt$zval),
-       df = if (is.null(rt$dfs)) NA_real_ else as.numeric(rt$dfs),
-       p = as.numeric(rt$pval), bias = as.numeric(coef(rt$fit)[2]),
-       bias_se = as.numeric(sqrt(diag(vcov(rt$fit)))[2]),
-       limit = as.numeric(rt$est), error = NULL, warnings = res$warnings)
+  mb_regtest_result(res)
 }
